@@ -1,0 +1,1 @@
+"""The ``tfsg`` command-line interface (installed as ``tf_structgen.cli``)."""

@@ -1,0 +1,162 @@
+"""Synthetic threading problems following the Structure Generator paper.
+
+Paper protocol (Li et al., 2020): a sequence of length n in [50, 450]; a
+perfect chain contact graph (residue i touches i+1); amino-acid scores
+``|N(0, sigma)|`` for the 19 wrong classes and ``1 - sum`` for the true one;
+``node_budget - n`` decoy nodes with random edges; node order shuffled.
+
+Sequences: UniRef50 is not available offline, so residues are drawn i.i.d.
+from the UniProtKB/Swiss-Prot amino-acid composition
+(:data:`~tf_structgen.common.residue_constants.BACKGROUND_FREQUENCIES`). For
+this protocol the model only sees the scores and the graph, so the exact
+sequence source matters little; the composition keeps the class balance
+realistic.
+
+Every example is a pure function of ``(seed, stream, index)``: datasets are
+deterministic, and a resumed training run sees exactly the data it would have
+seen without the interruption.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from tf_structgen.common.residue_constants import (
+    BACKGROUND_FREQUENCIES,
+    NUM_AMINO_ACIDS,
+)
+from tf_structgen.data import features as F
+
+TRAIN_STREAM = 0
+VALIDATION_STREAM = 1
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DataConfig:
+    """Synthetic data settings.
+
+    Attributes:
+      min_length: shortest sequence.
+      max_length: longest sequence.
+      node_budget: total nodes per graph (chain + decoys); >= max_length.
+      score_sigma: sigma of ``|N(0, sigma)|`` for each wrong class.
+      decoy_degree: mean number of random edges started by each decoy.
+      decoys_touch_chain: decoy edges may end on chain nodes (harder: the
+        chain's neighbourhoods get corrupted); otherwise they join decoys only.
+      reverse_prob: probability that a training example presents its
+        sequence (and targets) reversed, so one model serves forward,
+        backward and ensemble inference.
+    """
+
+    min_length: int = 50
+    max_length: int = 450
+    node_budget: int = 500
+    score_sigma: float = 0.01
+    decoy_degree: float = 1.0
+    decoys_touch_chain: bool = True
+    reverse_prob: float = 0.5
+
+    def __post_init__(self):
+        if not 1 <= self.min_length <= self.max_length:
+            raise ValueError("need 1 <= min_length <= max_length")
+        if self.node_budget < self.max_length:
+            raise ValueError("node_budget must be >= max_length")
+
+
+def example_rng(seed: int, stream: int, index: int) -> np.random.Generator:
+    """The generator of example ``index`` of ``stream``: independent of order."""
+    return np.random.default_rng([seed, stream, index])
+
+
+def paper_scores(classes: np.ndarray, sigma: float,
+                 rng: np.random.Generator) -> np.ndarray:
+    """Paper score model: ``|N(0, sigma)|`` off-class, ``1 - sum`` on-class.
+
+    Args:
+      classes: int [k] true class of each node.
+      sigma: noise scale.
+      rng: random generator.
+
+    Returns:
+      float32 [k, 20] score rows.
+    """
+    k = len(classes)
+    scores = np.abs(rng.normal(0.0, sigma, size=(k, NUM_AMINO_ACIDS)))
+    rows = np.arange(k)
+    scores[rows, classes] = 0.0
+    scores[rows, classes] = 1.0 - scores.sum(axis=1)
+    return scores.astype(np.float32)
+
+
+def sample_sequence(length: int, rng: np.random.Generator) -> np.ndarray:
+    """i.i.d. residues with Swiss-Prot composition, int32 [length]."""
+    return rng.choice(NUM_AMINO_ACIDS, size=length,
+                      p=BACKGROUND_FREQUENCIES).astype(np.int32)
+
+
+def paper_example(config: DataConfig, rng: np.random.Generator,
+                  reverse: bool | None = None) -> dict[str, np.ndarray]:
+    """One paper-protocol threading problem.
+
+    Args:
+      config: data settings.
+      rng: random generator (see :func:`example_rng`).
+      reverse: present the sequence reversed; drawn with
+        ``config.reverse_prob`` when None.
+
+    Returns:
+      dict with ``aa_probs`` [m, 20], ``source``/``target_node`` [e] (both
+      directions of every edge), ``sequence`` [n] and ``target`` [n] (node of
+      each residue).
+    """
+    n = int(rng.integers(config.min_length, config.max_length + 1))
+    m = config.node_budget
+    sequence = sample_sequence(n, rng)
+    decoy_classes = rng.choice(NUM_AMINO_ACIDS, size=m - n,
+                               p=BACKGROUND_FREQUENCIES)
+    scores = paper_scores(np.concatenate([sequence, decoy_classes]),
+                          config.score_sigma, rng)
+
+    # Chain edges i -- i+1, then random edges started by each decoy.
+    chain = np.arange(n - 1)
+    src, dst = [chain], [chain + 1]
+    if m > n:
+        per_decoy = rng.poisson(config.decoy_degree, size=m - n)
+        starts = np.repeat(np.arange(n, m), per_decoy)
+        low = 0 if config.decoys_touch_chain else n
+        ends = rng.integers(low, m, size=len(starts))
+        keep = starts != ends
+        src.append(starts[keep])
+        dst.append(ends[keep])
+    src, dst = np.concatenate(src), np.concatenate(dst)
+    pairs = np.unique(np.stack([np.minimum(src, dst), np.maximum(src, dst)], 1),
+                      axis=0)
+
+    # Shuffle node order: old node i becomes new node new_index[i].
+    new_index = rng.permutation(m)
+    order = np.argsort(new_index)
+    pairs = new_index[pairs]
+    target = new_index[:n].astype(np.int32)
+    if reverse is None:
+        reverse = rng.random() < config.reverse_prob
+    if reverse:
+        sequence, target = sequence[::-1].copy(), target[::-1].copy()
+    return {
+        F.AA_PROBS: scores[order],
+        F.SOURCE: np.concatenate([pairs[:, 0], pairs[:, 1]]).astype(np.int32),
+        F.TARGET_NODE: np.concatenate([pairs[:, 1], pairs[:, 0]]).astype(np.int32),
+        F.SEQUENCE: sequence,
+        F.TARGET: target,
+    }
+
+
+def paper_examples(config: DataConfig, *, seed: int, stream: int,
+                   start: int = 0, count: int | None = None,
+                   reverse: bool | None = None):
+    """Yields examples ``start, start + 1, ...`` (forever when count is None)."""
+    index = start
+    while count is None or index < start + count:
+        yield paper_example(config, example_rng(seed, stream, index), reverse)
+        index += 1

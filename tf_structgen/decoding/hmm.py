@@ -1,0 +1,551 @@
+"""Classical baseline: HMM Viterbi threading over candidate Cα nodes.
+
+The sequence is threaded through the candidate set as in Cryo2Struct: an HMM
+whose hidden states are the candidate nodes, decoded by Viterbi. Scores are
+log-weights (natural log), larger is better.
+
+States at sequence position t (``m`` nodes):
+
+* ``A_j`` - position t is assigned node j. Emission: ``emission_weight *
+  log(p_j(a_t) / background(a_t))`` with p_j the node's renormalised, floored
+  scores; 0 for unknown residues; plus the optional ``log_emission_prior``.
+* ``G_j`` - position t is unassigned (null) and node j was the last assigned
+  node. Carrying j makes re-entry after a gap distance-aware.
+* ``S`` - nothing assigned yet (N-terminal residues without a node).
+
+Transitions into ``A_j`` at t (the best one is kept by Viterbi):
+
+* from ``A_i`` at a Cα-Cα distance d within ``ca_distance ± max_sigmas *
+  sigma``: ``-0.5 ((d - ca_distance) / sigma)^2`` with ``sigma =
+  sqrt(distance_sigma^2 + 2 noise^2)`` (both ends are noisy);
+* from ``G_i`` with d <= ``reentry_radius`` (+ a noise margin): a gap of one
+  or a few residues that resumes nearby, ``-reentry_penalty``;
+* from any ``A`` or ``G`` state: a jump anywhere (chain break, long missing
+  run), ``-jump_penalty``;
+* from ``S``: the chain starts anywhere, 0.
+
+``A_j -> G_j`` costs ``gap_open``, ``G_j -> G_j`` and ``S -> S`` cost
+``null_cost`` per position. Every sparse transition comes from one KD-tree
+radius query, stored as an edge list sorted by destination, so one Viterbi
+step is a gather and a segment max over the edges plus O(m) work: memory and
+time are linear in edges, never m x m.
+
+Node uniqueness (Viterbi alone may visit a node twice) is restored by a
+repair loop: for each node used at several positions, the position with the
+highest posterior keeps it, the node is banned at the other positions, and
+the chain is decoded again; after ``max_repair_rounds`` any remaining
+duplicate is nulled. Chains are threaded one after the other, in the given
+order, each one with the nodes of the earlier chains banned.
+
+Confidence is the posterior marginal of the decoded state, computed by the
+forward-backward algorithm over the same model (the Gibbs distribution whose
+log-weights are the Viterbi scores), in linear space with per-step scaling
+and sparse matrix-vector products. It is 0 for null positions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+from typing import Sequence
+
+import numpy as np
+import scipy.sparse
+from scipy.spatial import cKDTree
+
+from tf_structgen.common.errors import InputError
+from tf_structgen.common.residue_constants import (
+    BACKGROUND_FREQUENCIES,
+    NUM_AMINO_ACIDS,
+    UNKNOWN_INDEX,
+)
+
+logger = logging.getLogger(__name__)
+
+_MAX_ABS_LOG_WEIGHT = 60.0  # keeps exp() finite in the forward-backward pass
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class HMMConfig:
+    """Tunables of :func:`hmm_thread` (log-weights are natural logs).
+
+    Attributes:
+      noise: expected coordinate noise sigma (Å) of the candidate positions;
+        widens the distance models.
+      ca_distance: consecutive Cα-Cα distance (Å).
+      distance_sigma: spread (Å) of the distances without coordinate noise.
+      max_sigmas: adjacency edges span ``ca_distance ± max_sigmas * sigma``.
+      second_neighbour_range: range (Å) of the Cα(i)-Cα(i+2) distance that
+        costs nothing; outside it a Gaussian fall-off (second-order term).
+      second_neighbour_weight: factor on that term (0 makes the model first
+        order, back-and-forth paths included).
+      reentry_radius: largest distance (Å) from the last assigned node at which
+        the chain may resume after a gap at ``reentry_penalty`` (a noise margin
+        of ``max_sigmas * sqrt(2) * noise`` is added).
+      emission_weight: factor on the amino-acid log-odds.
+      prob_floor: floor on the renormalised node scores before the log-odds.
+      gap_open: cost of leaving an assigned node for a null position.
+      null_cost: cost of each further null position.
+      reentry_penalty: cost of resuming near the last assigned node.
+      jump_penalty: cost of resuming (or continuing) anywhere.
+      max_repair_rounds: re-decodes allowed to remove duplicate nodes.
+    """
+
+    noise: float = 0.0
+    ca_distance: float = 3.80
+    distance_sigma: float = 0.10
+    max_sigmas: float = 4.0
+    second_neighbour_range: tuple[float, float] = (5.0, 7.35)
+    second_neighbour_weight: float = 1.0
+    reentry_radius: float = 7.6
+    emission_weight: float = 1.0
+    prob_floor: float = 1e-3
+    gap_open: float = 4.0
+    null_cost: float = 1.0
+    reentry_penalty: float = 2.0
+    jump_penalty: float = 8.0
+    max_repair_rounds: int = 2
+
+    def __post_init__(self):
+        for name in ("noise", "gap_open", "null_cost", "reentry_penalty",
+                     "jump_penalty", "max_repair_rounds", "emission_weight",
+                     "second_neighbour_weight"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"HMMConfig.{name} must be >= 0")
+        for name in ("distance_sigma", "max_sigmas", "reentry_radius",
+                     "ca_distance"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"HMMConfig.{name} must be > 0")
+        lo, hi = self.second_neighbour_range
+        if not 0 <= lo <= hi:
+            raise ValueError("HMMConfig.second_neighbour_range must be "
+                             "(low, high) with 0 <= low <= high")
+        if not 0.0 < self.prob_floor < 1.0 / NUM_AMINO_ACIDS:
+            raise ValueError("HMMConfig.prob_floor must be in (0, 1/20)")
+
+    @property
+    def sigma(self) -> float:
+        """Spread (Å) of an observed distance between two candidate nodes."""
+        return float(np.hypot(self.distance_sigma, np.sqrt(2.0) * self.noise))
+
+
+def hmm_thread(
+    xyz: np.ndarray,
+    aa_probs: np.ndarray,
+    sequences: Sequence[np.ndarray],
+    config: HMMConfig = HMMConfig(),
+    log_emission_prior: np.ndarray | Sequence[np.ndarray] | None = None,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Threads each sequence through disjoint candidate nodes.
+
+    Args:
+      xyz: [m, 3] candidate Cα coordinates.
+      aa_probs: [m, 20] amino-acid scores (rows are renormalised).
+      sequences: per chain, [n] int residue indices (``UNKNOWN_INDEX`` for
+        non-standard residues).
+      config: the model's tunables.
+      log_emission_prior: optional log-odds added to the emissions, e.g. a
+        neural model's: one [sum n, m] array (chains concatenated) or one
+        [n, m] array per chain.
+
+    Returns:
+      Per chain, ``(nodes, confidence)``: [n] int32 node index per position
+      (-1 = null) and [n] float32 posterior probability of that assignment
+      (0 for null positions). No node is used twice, across all chains.
+
+    Raises:
+      InputError: on inconsistent shapes or invalid values.
+    """
+    xyz, log_odds = _check_nodes(xyz, aa_probs, config)
+    seqs = [_check_sequence(s, k) for k, s in enumerate(sequences)]
+    priors = _split_prior(log_emission_prior, [len(s) for s in seqs], len(xyz))
+    if len(xyz) == 0:
+        return [(np.full(len(s), -1, np.int32), np.zeros(len(s), np.float32))
+                for s in seqs]
+    graph = _CandidateGraph(xyz, config)
+
+    used = np.zeros(len(xyz), dtype=bool)
+    results = []
+    for seq, prior in zip(seqs, priors):
+        emission = log_odds[seq]  # [n, m]
+        if prior is not None:
+            emission += prior
+        emission[:, used] = -np.inf
+        nodes, conf = _decode_unique(graph, emission, config)
+        used[nodes[nodes >= 0]] = True
+        results.append((nodes, conf))
+    return results
+
+
+class _Segments:
+    """Items grouped by a sorted group index, for per-group maxima."""
+
+    def __init__(self, group: np.ndarray, num_groups: int):
+        counts = np.bincount(group, minlength=num_groups)
+        self.indptr = np.concatenate([[0], np.cumsum(counts)])
+        self._nonempty = counts > 0
+        self._starts = self.indptr[:-1][self._nonempty]
+        self.num_groups = num_groups
+
+    def max(self, values: np.ndarray) -> np.ndarray:
+        """[num_groups] max of ``values`` (one per item) per group."""
+        best = np.full(self.num_groups, -np.inf)
+        if len(values):
+            best[self._nonempty] = np.maximum.reduceat(values, self._starts)
+        return best
+
+    def argmax(self, values: np.ndarray, group: int) -> tuple[float, int]:
+        """``(max, item index)`` of one group; ``(-inf, -1)`` if it is empty."""
+        lo, hi = self.indptr[group], self.indptr[group + 1]
+        if lo == hi:
+            return -np.inf, -1
+        k = lo + int(np.argmax(values[lo:hi]))
+        return float(values[k]), k
+
+
+class _CandidateGraph:
+    """Sparse structure of the HMM over one candidate set.
+
+    Attributes:
+      src, dst, weight: the E adjacency edges (sorted by ``dst``) and their
+        Cα-Cα distance log-scores; edge e is also the state "residue t-1 at
+        ``src[e]``, residue t at ``dst[e]``".
+      by_dst: adjacency edges grouped by destination node.
+      pair_prev, pair_weight, by_pair: the P consecutive edge pairs
+        ``(i -> j, j -> k)`` (sorted by the second edge ``j -> k``, grouped in
+        ``by_pair``) and their second-neighbour log-scores.
+      reentry_src, reentry_dst, by_reentry: ``G_i -> F_k`` edges, sorted by
+        and grouped by ``dst``.
+    """
+
+    def __init__(self, xyz: np.ndarray, config: HMMConfig):
+        m = len(xyz)
+        self.num_nodes = m
+        self.config = config
+        sigma = config.sigma
+        lo = max(config.ca_distance - config.max_sigmas * sigma, 0.0)
+        hi = config.ca_distance + config.max_sigmas * sigma
+        radius = config.reentry_radius + config.max_sigmas * sigma
+        pairs = cKDTree(xyz).query_pairs(max(hi, radius), output_type="ndarray")
+        i = np.concatenate([pairs[:, 0], pairs[:, 1]]).astype(np.int64)
+        j = np.concatenate([pairs[:, 1], pairs[:, 0]]).astype(np.int64)
+        order = np.lexsort((i, j))
+        i, j = i[order], j[order]
+        d = np.linalg.norm(xyz[i] - xyz[j], axis=1)
+
+        adj = (d >= lo) & (d <= hi)
+        self.src, self.dst = i[adj], j[adj]
+        self.weight = -0.5 * ((d[adj] - config.ca_distance) / sigma) ** 2
+        self.by_dst = _Segments(self.dst, m)
+        near = d <= radius
+        self.reentry_src, self.reentry_dst = i[near], j[near]
+        self.by_reentry = _Segments(self.reentry_dst, m)
+        self._build_pairs(xyz, config)
+        logger.debug("candidate graph: %d nodes, %d edges, %d edge pairs, %d "
+                     "re-entry edges", m, len(self.src), len(self.pair_prev),
+                     len(self.reentry_src))
+
+    def _build_pairs(self, xyz: np.ndarray, config: HMMConfig):
+        """Edge pairs ``(i -> j, j -> k)`` whose Cα(i)-Cα(k) distance is
+        within ``max_sigmas`` of ``second_neighbour_range``."""
+        num_edges = len(self.src)
+        # For edge e = (j -> k), its predecessors are the edges into j.
+        count = np.diff(self.by_dst.indptr)[self.src]
+        nxt = np.repeat(np.arange(num_edges), count)
+        first = np.repeat(self.by_dst.indptr[self.src] - np.cumsum(count)
+                          + count, count)
+        prev = first + np.arange(len(nxt))
+        d = np.linalg.norm(xyz[self.src[prev]] - xyz[self.dst[nxt]], axis=1)
+        low, high = config.second_neighbour_range
+        excess = (np.maximum(low - d, 0.0) + np.maximum(d - high, 0.0)) / (
+            config.sigma)
+        keep = excess <= config.max_sigmas
+        self.pair_prev, pair_next = prev[keep], nxt[keep]
+        self.pair_weight = (-0.5 * config.second_neighbour_weight
+                            * excess[keep] ** 2)
+        self.by_pair = _Segments(pair_next, num_edges)
+        self.pair_next = pair_next
+
+    @functools.cached_property
+    def matrices(self) -> dict[str, scipy.sparse.csr_matrix]:
+        """Linear-space transitions (destination x source) and transposes."""
+        m, e = self.num_nodes, len(self.src)
+
+        def csr(values, rows, cols, shape):
+            return scipy.sparse.csr_matrix((values, (rows, cols)), shape=shape)
+
+        mats = {
+            "pair": csr(np.exp(self.pair_weight), self.pair_next,
+                        self.pair_prev, (e, e)),
+            "into_node": csr(np.ones(e), self.dst, np.arange(e), (m, e)),
+            "reentry": csr(np.full(len(self.reentry_src),
+                                   np.exp(-self.config.reentry_penalty)),
+                           self.reentry_dst, self.reentry_src, (m, m)),
+        }
+        mats["from_node_t"] = csr(np.ones(e), self.src, np.arange(e), (m, e))
+        mats["pair_t"] = mats["pair"].T.tocsr()
+        mats["reentry_t"] = mats["reentry"].T.tocsr()
+        return mats
+
+
+def _decode_unique(graph: _CandidateGraph, emission: np.ndarray,
+                   config: HMMConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Viterbi + posterior, repaired so that no node is used twice.
+
+    A node claimed by several positions goes to the one with the highest
+    posterior and is banned at every other position; the chain is decoded
+    again (at most ``max_repair_rounds`` times), then any remaining loser is
+    nulled. ``emission`` is modified in place.
+    """
+    if len(emission) == 0:
+        return np.zeros(0, np.int32), np.zeros(0, np.float32)
+    for round_ in range(config.max_repair_rounds + 1):
+        nodes = _viterbi(graph, emission, config)
+        conf = _posterior(graph, emission, config, nodes)
+        winners, losers = _resolve_duplicates(nodes, conf)
+        if len(losers) == 0 or round_ == config.max_repair_rounds:
+            break
+        kept = emission[winners, nodes[winners]]
+        emission[:, nodes[winners]] = -np.inf
+        emission[winners, nodes[winners]] = kept
+    if len(losers):
+        logger.debug("nulling %d duplicate assignments", len(losers))
+        nodes[losers] = -1
+        conf[losers] = 0.0
+    return nodes, conf
+
+
+def _resolve_duplicates(nodes: np.ndarray,
+                        conf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions that keep a contested node (highest posterior) and those
+    that lose it; both empty when no node is used twice."""
+    pos = np.flatnonzero(nodes >= 0)
+    # Sort by node, then by decreasing confidence: the first of a node wins.
+    order = pos[np.lexsort((-conf[pos], nodes[pos]))]
+    same_as_prev = np.zeros(len(order), dtype=bool)
+    same_as_prev[1:] = nodes[order[1:]] == nodes[order[:-1]]
+    losers = order[same_as_prev]
+    contested = np.isin(nodes[order], nodes[losers])
+    return order[contested & ~same_as_prev], losers
+
+
+@dataclasses.dataclass
+class _Trellis:
+    """Viterbi scores of every state at every position, for the trace back."""
+
+    edge: np.ndarray   # [n, E] float32, state E_e
+    free: np.ndarray   # [n, m] float32, state F_j
+    gap: np.ndarray    # [n, m] float32, state G_j
+    start: np.ndarray  # [n] float64, state S
+
+
+def _viterbi(graph: _CandidateGraph, emission: np.ndarray,
+             config: HMMConfig) -> np.ndarray:
+    """Best path; returns [n] int32 node per position (-1 = null).
+
+    Only the scores are stored; the trace back recomputes the best
+    predecessor of the chosen state alone, O(degree) per position.
+    """
+    n, m = emission.shape
+    num_edges = len(graph.src)
+    tr = _Trellis(edge=np.empty((n, num_edges), np.float32),
+                  free=np.empty((n, m), np.float32),
+                  gap=np.empty((n, m), np.float32), start=np.empty(n))
+    edge = np.full(num_edges, -np.inf)
+    free = emission[0].astype(np.float64)
+    gap = np.full(m, -np.inf)
+    start = -config.null_cost
+    for t in range(n):
+        if t:
+            into_edge = np.maximum(
+                graph.by_pair.max(edge[graph.pair_prev] + graph.pair_weight),
+                free[graph.src])
+            into_free = np.maximum(
+                graph.by_reentry.max(gap[graph.reentry_src])
+                - config.reentry_penalty,
+                max(best_any - config.jump_penalty, start))
+            edge = emission[t][graph.dst] + graph.weight + into_edge
+            gap = np.maximum(assigned - config.gap_open,
+                             gap - config.null_cost)
+            free = emission[t] + into_free
+            start -= config.null_cost
+        tr.edge[t], tr.free[t], tr.gap[t], tr.start[t] = edge, free, gap, start
+        assigned = np.maximum(free, graph.by_dst.max(edge))  # best A_j
+        best_any = max(assigned.max(), gap.max())
+
+    path = np.full(n, -1, dtype=np.int32)
+    final = [(tr.start[-1], ("S",)), (float(tr.gap[-1].max()),
+                                     ("G", int(np.argmax(tr.gap[-1]))))]
+    if m:
+        final.append(_best_assigned(graph, tr, n - 1))
+    state = max(final, key=lambda o: o[0])[1]
+    for t in range(n - 1, -1, -1):
+        if state[0] == "E":
+            path[t] = graph.dst[state[1]]
+        elif state[0] == "F":
+            path[t] = state[1]
+        if t:
+            state = _predecessor(graph, tr, t, state, config)
+    return path
+
+
+def _assigned_state(graph: _CandidateGraph, tr: _Trellis, t: int,
+                    node: int) -> tuple[float, tuple]:
+    """Score and state (``("F", node)`` or ``("E", edge)``) of the best way
+    ``node`` is assigned at t."""
+    score, e = graph.by_dst.argmax(tr.edge[t], node)
+    if tr.free[t, node] >= score:
+        return float(tr.free[t, node]), ("F", node)
+    return score, ("E", e)
+
+
+def _best_assigned(graph: _CandidateGraph, tr: _Trellis,
+                   t: int) -> tuple[float, tuple]:
+    """Score and state of the best assigned state at t."""
+    best = np.maximum(tr.free[t], graph.by_dst.max(tr.edge[t]))
+    return _assigned_state(graph, tr, t, int(np.argmax(best)))
+
+
+def _predecessor(graph: _CandidateGraph, tr: _Trellis, t: int, state: tuple,
+                 config: HMMConfig) -> tuple:
+    """The state at t - 1 on the best path into ``state`` at t."""
+    kind, s = state[0], t - 1
+    if kind == "S":
+        return state
+    if kind == "E":
+        e = state[1]
+        score, k = graph.by_pair.argmax(
+            tr.edge[s][graph.pair_prev] + graph.pair_weight, e)
+        j = int(graph.src[e])
+        return ("E", int(graph.pair_prev[k])) if score > tr.free[s, j] else (
+            "F", j)
+    if kind == "G":
+        j = state[1]
+        opened, a_state = _assigned_state(graph, tr, s, j)
+        if opened - config.gap_open >= tr.gap[s, j] - config.null_cost:
+            return a_state
+        return state
+    # F: start, jump from the best state, or re-entry near the last node.
+    k = state[1]
+    options = [(tr.start[s], ("S",)),
+               (float(tr.gap[s].max()) - config.jump_penalty,
+                ("G", int(np.argmax(tr.gap[s]))))]
+    score, a_state = _best_assigned(graph, tr, s)
+    options.append((score - config.jump_penalty, a_state))
+    score, r = graph.by_reentry.argmax(tr.gap[s][graph.reentry_src], k)
+    if r >= 0:
+        options.append((score - config.reentry_penalty,
+                        ("G", int(graph.reentry_src[r]))))
+    return max(options, key=lambda o: o[0])[1]
+
+
+def _posterior(graph: _CandidateGraph, emission: np.ndarray,
+               config: HMMConfig, nodes: np.ndarray) -> np.ndarray:
+    """Forward-backward marginal of "position t at ``nodes[t]``" for each t.
+
+    Linear space, each step rescaled; states stacked as ``[E, F, G, S]``.
+    """
+    n, m = emission.shape
+    conf = np.zeros(n, dtype=np.float32)
+    mat = graph.matrices
+    num_edges = len(graph.src)
+    lin = np.exp(np.clip(emission, -_MAX_ABS_LOG_WEIGHT, _MAX_ABS_LOG_WEIGHT))
+    lin[~np.isfinite(emission)] = 0.0
+    edge_weight = np.exp(graph.weight)
+    jump = np.exp(-config.jump_penalty)
+    gap_open = np.exp(-config.gap_open)
+    null = np.exp(-config.null_cost)
+    e_, f_, g_ = (slice(0, num_edges), slice(num_edges, num_edges + m),
+                  slice(num_edges + m, num_edges + 2 * m))
+
+    alpha = np.empty((n, num_edges + 2 * m + 1), dtype=np.float32)
+    cur = np.concatenate([np.zeros(num_edges), lin[0], np.zeros(m), [null]])
+    for t in range(n):
+        if t:
+            prev = cur
+            cur = np.empty_like(prev)
+            cur[e_] = (lin[t][graph.dst] * edge_weight
+                       * (mat["pair"] @ prev[e_] + prev[f_][graph.src]))
+            cur[f_] = lin[t] * (mat["reentry"] @ prev[g_]
+                                + jump * prev[:-1].sum() + prev[-1])
+            cur[g_] = (gap_open * (prev[f_] + mat["into_node"] @ prev[e_])
+                       + null * prev[g_])
+            cur[-1] = null * prev[-1]
+        cur /= max(cur.sum(), 1e-300)
+        alpha[t] = cur
+
+    beta = np.ones_like(cur)
+    for t in range(n - 1, -1, -1):
+        if t < n - 1:
+            u_edge = lin[t + 1][graph.dst] * edge_weight * beta[e_]
+            u_free = lin[t + 1] * beta[f_]
+            total = u_free.sum()
+            prev = np.empty_like(beta)
+            prev[e_] = (mat["pair_t"] @ u_edge + jump * total
+                        + gap_open * beta[g_][graph.dst])
+            prev[f_] = (mat["from_node_t"] @ u_edge + jump * total
+                        + gap_open * beta[g_])
+            prev[g_] = mat["reentry_t"] @ u_free + jump * total + null * beta[g_]
+            prev[-1] = total + null * beta[-1]
+            beta = prev / max(prev.max(), 1e-300)
+        j = nodes[t]
+        if j >= 0:
+            post = alpha[t] * beta
+            at_node = post[f_][j] + post[e_][graph.by_dst.indptr[j]:
+                                             graph.by_dst.indptr[j + 1]].sum()
+            conf[t] = at_node / max(post.sum(), 1e-300)
+    return conf
+
+
+def _check_nodes(xyz, aa_probs, config: HMMConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Validates the candidate set; returns xyz and [21, m] emission log-odds.
+
+    Row ``UNKNOWN_INDEX`` of the log-odds is 0 (unknown residues are neutral).
+    """
+    xyz = np.asarray(xyz, dtype=np.float64)
+    probs = np.asarray(aa_probs, dtype=np.float64)
+    if xyz.ndim != 2 or xyz.shape[1] != 3:
+        raise InputError(f"xyz has shape {xyz.shape}, expected [m, 3]")
+    if probs.shape != (len(xyz), NUM_AMINO_ACIDS):
+        raise InputError(f"aa_probs has shape {probs.shape}, expected "
+                         f"[{len(xyz)}, {NUM_AMINO_ACIDS}]")
+    if not (np.isfinite(xyz).all() and np.isfinite(probs).all()):
+        raise InputError("xyz and aa_probs must be finite")
+    if (probs < 0).any():
+        raise InputError("aa_probs must be non-negative")
+    total = probs.sum(axis=1, keepdims=True)
+    if (total <= 0).any():
+        raise InputError(f"aa_probs row {int(np.argmin(total))} is all zeros")
+    probs = np.maximum(probs / total, config.prob_floor)
+    probs /= probs.sum(axis=1, keepdims=True)
+    log_odds = np.zeros((NUM_AMINO_ACIDS + 1, len(xyz)))
+    log_odds[:NUM_AMINO_ACIDS] = config.emission_weight * (
+        np.log(probs) - np.log(BACKGROUND_FREQUENCIES)).T
+    return xyz, log_odds
+
+
+def _check_sequence(seq, k: int) -> np.ndarray:
+    seq = np.asarray(seq)
+    if seq.ndim != 1 or (seq.size and not np.issubdtype(seq.dtype, np.integer)):
+        raise InputError(f"sequence {k} must be a 1-D array of residue indices")
+    if seq.size and (seq.min() < 0 or seq.max() > UNKNOWN_INDEX):
+        raise InputError(f"sequence {k} has residue indices outside "
+                         f"[0, {UNKNOWN_INDEX}]")
+    return seq.astype(np.int64)
+
+
+def _split_prior(prior, lengths: list[int], m: int) -> list[np.ndarray | None]:
+    """The optional emission prior as one [n, m] array (or None) per chain."""
+    if prior is None:
+        return [None] * len(lengths)
+    if isinstance(prior, np.ndarray) and prior.ndim == 2:
+        prior = np.split(prior, np.cumsum(lengths)[:-1]) if (
+            prior.shape[0] == sum(lengths)) else [prior]
+    prior = [np.asarray(p, dtype=np.float64) for p in prior]
+    if len(prior) != len(lengths) or any(
+            p.shape != (n, m) for p, n in zip(prior, lengths)):
+        raise InputError(
+            f"log_emission_prior must be [{sum(lengths)}, {m}] or one "
+            f"[n, {m}] array per chain (chain lengths {lengths})")
+    return prior

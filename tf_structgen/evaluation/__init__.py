@@ -1,0 +1,1 @@
+"""Scoring models: assignment accuracy, reports and the paper's figures."""

@@ -1,0 +1,127 @@
+"""The Structure Generator: GCN node encoder + BiLSTM pointer decoder."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import tensorflow as tf
+import tensorflow_gnn as tfgnn
+
+from tf_structgen.data import features as F
+from tf_structgen.models.config import ModelConfig
+from tf_structgen.models.gcn_encoder import GCNEncoder
+from tf_structgen.models.node_features import NodeFeatureEmbedding
+from tf_structgen.models.pointer_head import PointerHead
+from tf_structgen.models.sequence_encoder import SequenceEncoder
+
+DIRECTIONS = ("forward", "backward", "ensemble")
+# Logit given to padding nodes and to other graphs' nodes: never chosen.
+MASKED_LOGIT = -1e9
+
+
+def padded_sequences(graph: tfgnn.GraphTensor, feature: str = F.SEQUENCE,
+                     pad: int = -1) -> tuple[tf.Tensor, tf.Tensor]:
+    """Context ragged feature [B, (n)] -> ([B, L] padded with ``pad``, [B] lengths)."""
+    ragged = graph.context[feature]
+    return (ragged.to_tensor(default_value=pad),
+            tf.cast(ragged.row_lengths(), tf.int32))
+
+
+def reverse_positions(x: tf.Tensor, lengths: tf.Tensor) -> tf.Tensor:
+    """Reverses the first ``lengths[b]`` entries of each row along axis 1."""
+    return tf.reverse_sequence(x, lengths, seq_axis=1, batch_axis=0)
+
+
+@tf.keras.utils.register_keras_serializable(package="tf_structgen")
+class StructureGenerator(tf.keras.Model):
+    """Threads each graph's sequence through its candidate nodes.
+
+    Init arguments: the fields of :class:`ModelConfig` as keywords.
+
+    Call arguments:
+      inputs: a scalar ``GraphTensor`` of B components (one threading problem
+        each) with node feature ``aa_probs`` [num_nodes, 20], the edge set
+        ``contacts`` and the context feature ``sequence`` [B, (n)].
+      training: Keras training flag.
+
+    Returns:
+      [B, L, M] pointer logits, L the longest sequence and M the largest
+      graph of the batch; entries for padding nodes are ``MASKED_LOGIT``, so a
+      softmax over the last axis is over each graph's own nodes only.
+    """
+
+    def __init__(self, *, node_units: int = 128, gcn_layers: int = 2,
+                 shared_weights: bool = False, sequence_units: int = 32,
+                 lstm_units: int = 256, pointer: str = "additive",
+                 pointer_units: int = 128, node_skip: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.model_config = ModelConfig(
+            node_units=node_units, gcn_layers=gcn_layers,
+            shared_weights=shared_weights, sequence_units=sequence_units,
+            lstm_units=lstm_units, pointer=pointer, pointer_units=pointer_units,
+            node_skip=node_skip)
+        self.node_embedding = NodeFeatureEmbedding(node_units,
+                                                   name="node_embedding")
+        self.encoder = GCNEncoder(node_units, num_layers=gcn_layers,
+                                  shared_weights=shared_weights,
+                                  node_set_name=F.NODES,
+                                  edge_set_name=F.CONTACTS, name="encoder")
+        self.sequence_encoder = SequenceEncoder(
+            sequence_units, lstm_units=lstm_units, name="sequence_encoder")
+        self.pointer = PointerHead(pointer_units, kind=pointer, name="pointer")
+
+    @classmethod
+    def from_model_config(cls, config: ModelConfig, **kwargs):
+        return cls(**dataclasses.asdict(config), **kwargs)
+
+    def encode_nodes(self, graph: tfgnn.GraphTensor) -> tf.Tensor:
+        """Returns [num_nodes, d] encoded states of all nodes (d = node_units,
+        or 2 * node_units with ``node_skip``)."""
+        states = self.node_embedding(graph.node_sets[F.NODES][F.AA_PROBS])
+        graph = graph.replace_features(
+            node_sets={F.NODES: {tfgnn.HIDDEN_STATE: states}})
+        encoded = self.encoder(graph)
+        if self.model_config.node_skip:
+            return tf.concat([states, encoded], axis=-1)
+        return encoded
+
+    def call(self, inputs, training=None):
+        return self._logits(inputs, reverse=False)
+
+    def _logits(self, graph: tfgnn.GraphTensor, reverse: bool) -> tf.Tensor:
+        node_sizes = tf.cast(graph.node_sets[F.NODES].sizes, tf.int64)
+        states = self.encode_nodes(graph)
+        node_states = tf.RaggedTensor.from_row_lengths(
+            states, node_sizes).to_tensor()                     # [B, M, D]
+        node_mask = tf.sequence_mask(node_sizes,
+                                     tf.shape(node_states, tf.int64)[1])
+        sequence, lengths = padded_sequences(graph)            # [B, L]
+        if reverse:
+            sequence = reverse_positions(sequence, lengths)
+        positions = self.sequence_encoder(sequence)
+        logits = self.pointer((node_states, positions))
+        if reverse:
+            logits = reverse_positions(logits, lengths)
+        return tf.where(node_mask[:, None, :], logits,
+                        tf.constant(MASKED_LOGIT, logits.dtype))
+
+    def log_probs(self, graph: tfgnn.GraphTensor,
+                  direction: str = "forward") -> tf.Tensor:
+        """[B, L, M] log-probabilities of each node for each position.
+
+        ``backward`` feeds the reversed sequence and flips the result back;
+        ``ensemble`` averages the forward and backward probabilities.
+        """
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {DIRECTIONS}")
+        if direction != "backward":
+            forward = tf.nn.log_softmax(self._logits(graph, reverse=False))
+            if direction == "forward":
+                return forward
+        backward = tf.nn.log_softmax(self._logits(graph, reverse=True))
+        if direction == "backward":
+            return backward
+        return tf.reduce_logsumexp(tf.stack([forward, backward]), 0) - tf.math.log(2.0)
+
+    def get_config(self):
+        return dataclasses.asdict(self.model_config) | {"name": self.name}

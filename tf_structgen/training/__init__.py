@@ -1,0 +1,1 @@
+"""Training: configs and presets, the loop, metrics."""
