@@ -45,8 +45,11 @@ def sigterm_as_interrupt() -> None:
 def configure_logging(verbose: bool) -> None:
     import logging
 
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
+    # Training progress (devices, validation AA) is worth showing by default.
+    logging.getLogger("tf_structgen.training").setLevel(
+        logging.DEBUG if verbose else logging.INFO)
     for noisy in ("absl", "tensorflow", "h5py"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

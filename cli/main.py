@@ -8,6 +8,9 @@ import typer
 
 import tf_structgen
 from . import evaluate as evaluate_cmd
+from . import export as export_cmd
+from . import predict as predict_cmd
+from . import simulate as simulate_cmd
 from . import train as train_cmd
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -27,9 +30,12 @@ def main(version: Annotated[Optional[bool], typer.Option(
     """tf_structgen: the Structure Generator for cryo-EM model building."""
 
 
+app.command()(predict_cmd.predict)
 app.command()(train_cmd.train)
 app.command()(evaluate_cmd.evaluate)
 app.command("make-dataset")(evaluate_cmd.make_dataset)
+app.command()(export_cmd.export)
+app.command()(simulate_cmd.simulate)
 
 if __name__ == "__main__":
     app()

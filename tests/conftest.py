@@ -10,3 +10,25 @@ def tiny_preset():
     from tf_structgen.training.config import PRESETS
 
     return PRESETS["tiny"]
+
+
+@pytest.fixture(scope="session")
+def tiny_model():
+    """A built (untrained) tiny StructureGenerator."""
+    from tf_structgen.data import pipeline
+    from tf_structgen.training.trainer import build_model
+    from tf_structgen.training.config import PRESETS
+
+    preset = PRESETS["tiny"]
+    example = next(iter(pipeline.synthetic_dataset(preset.data, batch_size=1, seed=0, count=1)))
+    return build_model(preset, example)
+
+
+@pytest.fixture(scope="session")
+def exported_model(tiny_model, tmp_path_factory):
+    """The tiny model exported as SavedModel: base folder with version 1."""
+    from tf_structgen.export.serving import export_saved_model
+
+    base = tmp_path_factory.mktemp("saved_models") / "structgen"
+    export_saved_model(tiny_model, base, 1, cutoff=4.0, min_confidence=0.0)
+    return base

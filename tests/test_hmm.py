@@ -123,6 +123,8 @@ def test_emission_prior_hook():
     assert 3 not in nodes.tolist()
     with pytest.raises(InputError, match="log_emission_prior must be"):
         hmm_thread(xyz, probs, [seq], log_emission_prior=np.zeros((7, 8)))
+    with pytest.raises(InputError, match="log_emission_prior contains NaN"):
+        hmm_thread(xyz, probs, [seq], log_emission_prior=forbid * np.nan)
 
 
 def test_real_chain_under_realistic_detector_output():
@@ -186,6 +188,8 @@ def test_empty_inputs():
      [np.zeros(2, int)], "aa_probs row 2 is all zeros"),
     (np.zeros((3, 3)), -np.ones((3, 20)), [np.zeros(2, int)],
      "aa_probs must be non-negative"),
+    (np.full((3, 3), np.nan), np.ones((3, 20)), [np.zeros(2, int)],
+     "xyz and aa_probs must be finite"),
     (np.zeros((3, 3)), np.ones((3, 20)), [np.array([0, 21])],
      r"sequence 0 has residue indices outside \[0, 20\]"),
     (np.zeros((3, 3)), np.ones((3, 20)), [np.array([0.5])],

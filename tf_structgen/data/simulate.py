@@ -179,10 +179,10 @@ def simulate(chains: Sequence[tuple[str, np.ndarray]], realism: Realism,
     observed = [np.isfinite(ca).all(axis=1) for ca in cas]
     kept = [_drop_residues(obs, realism, rng) for obs in observed]
     true_xyz = np.concatenate(
-        [ca[k] for ca, k in zip(cas, kept)] + [np.zeros((0, 3))])
+        [ca[keep] for ca, keep in zip(cas, kept)] + [np.zeros((0, 3))])
     true_xyz = true_xyz + rng.normal(0.0, realism.coord_noise, true_xyz.shape)
     true_aa = np.concatenate(
-        [seq[k] for seq, k in zip(seqs, kept)] + [np.zeros(0, np.int32)])
+        [seq[keep] for seq, keep in zip(seqs, kept)] + [np.zeros(0, np.int32)])
     all_ca = np.concatenate([ca[o] for ca, o in zip(cas, observed)]
                             + [np.zeros((0, 3))])
 
@@ -200,12 +200,12 @@ def simulate(chains: Sequence[tuple[str, np.ndarray]], realism: Realism,
     new_index[order] = np.arange(len(order))
 
     truth, start = [], 0
-    for k in kept:
-        t = np.full(len(k), -1, dtype=np.int32)
-        idx = np.flatnonzero(k)
-        t[idx] = new_index[start:start + len(idx)]
-        start += len(idx)
-        truth.append(t)
+    for keep in kept:
+        chain_truth = np.full(len(keep), -1, dtype=np.int32)
+        residues = np.flatnonzero(keep)
+        chain_truth[residues] = new_index[start:start + len(residues)]
+        start += len(residues)
+        truth.append(chain_truth)
     return Simulation(xyz=xyz[order].astype(np.float32),
                       aa_probs=probs[order].astype(np.float32), truth=truth)
 
@@ -294,22 +294,27 @@ def _score_rows(latent: np.ndarray, realism: Realism,
     """Detector scores for nodes whose true (or latent) residue is ``latent``.
 
     The argmax is the latent residue with probability ``top1_accuracy``,
-    otherwise another residue drawn from the background composition. Unknown
-    residues (``UNKNOWN_INDEX``) get near-uniform Dirichlet scores.
+    otherwise another residue drawn from the background composition. Soft
+    scores: the argmax gets U(0.40, 0.95) when right, U(0.30, 0.70) when
+    wrong, in which case the latent residue keeps U(0.2, 0.8) of the rest;
+    a flat Dirichlet spreads what remains. Unknown residues
+    (``UNKNOWN_INDEX``) get near-uniform Dirichlet scores.
 
     Returns:
       [len(latent), 20] float64 rows summing to 1.
     """
     size = len(latent)
+    rows = np.arange(size)
     known = latent != UNKNOWN_INDEX
     right = known & (rng.random(size) < realism.top1_accuracy)
     top = np.where(known, latent, 0)
     wrong = np.flatnonzero(known & ~right)
-    for i in wrong:  # a handful of rows: a loop keeps it readable
-        others = BACKGROUND_FREQUENCIES.copy()
-        others[latent[i]] = 0.0
-        top[i] = rng.choice(NUM_AMINO_ACIDS, p=others / others.sum())
-    rows = np.arange(size)
+    # Wrong argmax: background composition without the latent residue.
+    others = np.tile(BACKGROUND_FREQUENCIES, (len(wrong), 1))
+    others[np.arange(len(wrong)), latent[wrong]] = 0.0
+    cdf = np.cumsum(others, axis=1)
+    top[wrong] = np.argmax(
+        cdf > rng.random((len(wrong), 1)) * cdf[:, -1:], axis=1)
 
     if realism.paper_scores:
         probs = np.abs(rng.normal(0.0, _PAPER_WRONG_SIGMA,
@@ -319,12 +324,13 @@ def _score_rows(latent: np.ndarray, realism: Realism,
     elif realism.soft_wrong:
         peak = np.where(right, rng.uniform(*_TOP_MASS_RIGHT, size),
                         rng.uniform(*_TOP_MASS_WRONG, size))
-        rest = rng.dirichlet(np.ones(NUM_AMINO_ACIDS), size)
-        rest[rows, top] = 0.0
-        # When the argmax is wrong the true class keeps a sizeable share.
+        # When the argmax is wrong the true class keeps a sizeable share of
+        # the rest; the others share it by a flat Dirichlet.
         true_share = np.where(known & ~right,
                               rng.uniform(*_TRUE_SHARE_WRONG, size), 0.0)
-        rest[rows, np.where(known, latent, 0)] = 0.0
+        rest = rng.dirichlet(np.ones(NUM_AMINO_ACIDS), size)
+        rest[rows, top] = 0.0
+        rest[wrong, latent[wrong]] = 0.0
         rest /= rest.sum(axis=1, keepdims=True)
         probs = (1.0 - peak)[:, None] * (1.0 - true_share)[:, None] * rest
         probs[wrong, latent[wrong]] = np.minimum(

@@ -1,46 +1,58 @@
 """Classical baseline: HMM Viterbi threading over candidate Cα nodes.
 
-The sequence is threaded through the candidate set as in Cryo2Struct: an HMM
-whose hidden states are the candidate nodes, decoded by Viterbi. Scores are
-log-weights (natural log), larger is better.
+The sequence is threaded through the candidate set as in Cryo2Struct, by
+Viterbi decoding of an HMM whose hidden states are candidate nodes. Scores are
+log-weights (natural logs, larger is better). Emissions at position t, node j:
+``emission_weight * log(p_j(a_t) / background(a_t))`` with ``p_j`` the node's
+scores renormalised and floored at ``prob_floor``; 0 for unknown residues;
+plus the optional ``log_emission_prior``.
 
-States at sequence position t (``m`` nodes):
+The model is second order: real Cα traces never fold back on themselves
+(Cα(i)-Cα(i+2) is 5.0-7.35 Å in 99.5% of residues), while a first-order model
+happily bounces between two nodes 3.8 Å apart, which is what makes decoys
+win. States at position t (m nodes, E adjacency edges):
 
-* ``A_j`` - position t is assigned node j. Emission: ``emission_weight *
-  log(p_j(a_t) / background(a_t))`` with p_j the node's renormalised, floored
-  scores; 0 for unknown residues; plus the optional ``log_emission_prior``.
-* ``G_j`` - position t is unassigned (null) and node j was the last assigned
-  node. Carrying j makes re-entry after a gap distance-aware.
-* ``S`` - nothing assigned yet (N-terminal residues without a node).
+* ``E_e`` for an adjacency edge ``e = (i -> j)``: t is at j, t-1 at i;
+* ``F_j``: t is at j, entered without an assigned predecessor (chain start,
+  jump, or re-entry after a gap);
+* ``G_j``: t is null and j is the last assigned node (so that re-entry after
+  a gap can be distance-aware);
+* ``S``: nothing assigned yet (N-terminal residues without a node).
 
-Transitions into ``A_j`` at t (the best one is kept by Viterbi):
+Transitions (each adds the emission of the node it enters):
 
-* from ``A_i`` at a Cα-Cα distance d within ``ca_distance ± max_sigmas *
-  sigma``: ``-0.5 ((d - ca_distance) / sigma)^2`` with ``sigma =
-  sqrt(distance_sigma^2 + 2 noise^2)`` (both ends are noisy);
-* from ``G_i`` with d <= ``reentry_radius`` (+ a noise margin): a gap of one
-  or a few residues that resumes nearby, ``-reentry_penalty``;
-* from any ``A`` or ``G`` state: a jump anywhere (chain break, long missing
-  run), ``-jump_penalty``;
-* from ``S``: the chain starts anywhere, 0.
+* ``E_(h->i) -> E_(i->j)`` and ``F_i -> E_(i->j)``: the Cα-Cα distance score
+  ``max(-z_trans^2 / 2, -cis_penalty - z_cis^2 / 2)`` with ``z = (d - d0) /
+  sigma``, ``sigma = sqrt(distance_sigma^2 + 2 noise^2)`` (both ends noisy);
+  from an ``E`` state also the second-neighbour score, 0 when Cα(h)-Cα(j) is
+  in ``second_neighbour_range`` and a Gaussian fall-off (same sigma) outside;
+* ``G_i -> F_j`` for d(i, j) <= ``reentry_radius`` (+ ``max_sigmas *
+  sigma``): ``-reentry_penalty``;
+* any ``E``/``F``/``G`` state ``-> F_j``: a jump anywhere (chain break, long
+  missing run), ``-jump_penalty``; ``S -> F_j``: 0;
+* assigned ``-> G_j``: ``-gap_open``; ``G_j -> G_j``, ``S -> S``:
+  ``-null_cost``.
 
-``A_j -> G_j`` costs ``gap_open``, ``G_j -> G_j`` and ``S -> S`` cost
-``null_cost`` per position. Every sparse transition comes from one KD-tree
-radius query, stored as an edge list sorted by destination, so one Viterbi
-step is a gather and a segment max over the edges plus O(m) work: memory and
-time are linear in edges, never m x m.
+Everything sparse comes from one KD-tree radius query: adjacency edges within
+``max_sigmas`` of the two distance modes, and the consecutive edge pairs whose
+second-neighbour distance is within ``max_sigmas`` of the allowed range. One
+Viterbi step is a gather and a segment max over the edge pairs plus O(E + m)
+work, so time and memory are linear in edges and pairs, never m x m (the
+trellis stores [n, E + 2m] float32 scores; back-pointers are recomputed for
+the chosen path only).
 
-Node uniqueness (Viterbi alone may visit a node twice) is restored by a
-repair loop: for each node used at several positions, the position with the
-highest posterior keeps it, the node is banned at the other positions, and
-the chain is decoded again; after ``max_repair_rounds`` any remaining
-duplicate is nulled. Chains are threaded one after the other, in the given
-order, each one with the nodes of the earlier chains banned.
+Node uniqueness (Viterbi alone may use a node at two positions) is restored
+by a repair loop: a node claimed by several positions goes to the position
+with the highest posterior, is banned at all other positions, and the chain
+is decoded again; after ``max_repair_rounds`` re-decodes any remaining loser
+is nulled. Chains are threaded one after the other, in the given order, each
+with the nodes of the earlier chains banned.
 
-Confidence is the posterior marginal of the decoded state, computed by the
-forward-backward algorithm over the same model (the Gibbs distribution whose
-log-weights are the Viterbi scores), in linear space with per-step scaling
-and sparse matrix-vector products. It is 0 for null positions.
+Confidence is the forward-backward posterior probability that position t
+sits at its decoded node, under the same second-order model (the Gibbs
+distribution whose log-weights are the Viterbi scores) before the repair
+bans; computed once per chain in linear space with per-step rescaling and
+sparse matrix-vector products. It is 0 for null positions.
 """
 
 from __future__ import annotations
@@ -73,16 +85,21 @@ class HMMConfig:
     Attributes:
       noise: expected coordinate noise sigma (Å) of the candidate positions;
         widens the distance models.
-      ca_distance: consecutive Cα-Cα distance (Å).
+      ca_distance: consecutive Cα-Cα distance (Å) across a trans peptide.
       distance_sigma: spread (Å) of the distances without coordinate noise.
-      max_sigmas: adjacency edges span ``ca_distance ± max_sigmas * sigma``.
+      max_sigmas: cut-off, in sigmas, of the sparse transitions (adjacency
+        edges, second-neighbour pairs, re-entry margin).
+      cis_distance: consecutive Cα-Cα distance across a cis peptide (~0.2%
+        of residues).
+      cis_penalty: log-prior cost of a cis step.
       second_neighbour_range: range (Å) of the Cα(i)-Cα(i+2) distance that
-        costs nothing; outside it a Gaussian fall-off (second-order term).
+        costs nothing; Gaussian fall-off outside.
       second_neighbour_weight: factor on that term (0 makes the model first
         order, back-and-forth paths included).
+      cis_second_neighbour_min: lower end of that range when the step from
+        residue i to i+1 is a cis peptide.
       reentry_radius: largest distance (Å) from the last assigned node at which
-        the chain may resume after a gap at ``reentry_penalty`` (a noise margin
-        of ``max_sigmas * sqrt(2) * noise`` is added).
+        the chain may resume after a gap at ``reentry_penalty``.
       emission_weight: factor on the amino-acid log-odds.
       prob_floor: floor on the renormalised node scores before the log-odds.
       gap_open: cost of leaving an assigned node for a null position.
@@ -95,26 +112,29 @@ class HMMConfig:
     noise: float = 0.0
     ca_distance: float = 3.80
     distance_sigma: float = 0.10
-    max_sigmas: float = 4.0
+    max_sigmas: float = 3.5
+    cis_distance: float = 2.95
+    cis_penalty: float = 5.0
     second_neighbour_range: tuple[float, float] = (5.0, 7.35)
     second_neighbour_weight: float = 1.0
+    cis_second_neighbour_min: float = 4.4
     reentry_radius: float = 7.6
     emission_weight: float = 1.0
     prob_floor: float = 1e-3
     gap_open: float = 4.0
-    null_cost: float = 1.0
-    reentry_penalty: float = 2.0
+    null_cost: float = 0.3
+    reentry_penalty: float = 1.0
     jump_penalty: float = 8.0
     max_repair_rounds: int = 2
 
     def __post_init__(self):
         for name in ("noise", "gap_open", "null_cost", "reentry_penalty",
                      "jump_penalty", "max_repair_rounds", "emission_weight",
-                     "second_neighbour_weight"):
+                     "second_neighbour_weight", "cis_penalty"):
             if getattr(self, name) < 0:
                 raise ValueError(f"HMMConfig.{name} must be >= 0")
         for name in ("distance_sigma", "max_sigmas", "reentry_radius",
-                     "ca_distance"):
+                     "ca_distance", "cis_distance"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"HMMConfig.{name} must be > 0")
         lo, hi = self.second_neighbour_range
@@ -184,24 +204,38 @@ class _Segments:
     def __init__(self, group: np.ndarray, num_groups: int):
         counts = np.bincount(group, minlength=num_groups)
         self.indptr = np.concatenate([[0], np.cumsum(counts)])
-        self._nonempty = counts > 0
-        self._starts = self.indptr[:-1][self._nonempty]
+        self.group = group
         self.num_groups = num_groups
+        self._nonempty = np.flatnonzero(counts)
+        self._starts = self.indptr[self._nonempty]
+        # reduceat costs ~15 ns per group, maximum.at ~3 ns per item.
+        self._use_reduceat = len(group) > 5 * len(self._nonempty)
 
     def max(self, values: np.ndarray) -> np.ndarray:
         """[num_groups] max of ``values`` (one per item) per group."""
         best = np.full(self.num_groups, -np.inf)
-        if len(values):
+        if self._use_reduceat:
             best[self._nonempty] = np.maximum.reduceat(values, self._starts)
+        else:
+            np.maximum.at(best, self.group, values)
         return best
 
-    def argmax(self, values: np.ndarray, group: int) -> tuple[float, int]:
-        """``(max, item index)`` of one group; ``(-inf, -1)`` if it is empty."""
+    def argmax(self, group: int, values: np.ndarray,
+               index: np.ndarray | None = None,
+               offset: np.ndarray | None = None) -> tuple[float, int]:
+        """``(max, item)`` of one group; ``(-inf, -1)`` if it is empty.
+
+        Item i's value is ``values[index[i]] + offset[i]``, or ``values[i]``
+        without ``index``/``offset``; only the group's items are computed.
+        """
         lo, hi = self.indptr[group], self.indptr[group + 1]
         if lo == hi:
             return -np.inf, -1
-        k = lo + int(np.argmax(values[lo:hi]))
-        return float(values[k]), k
+        v = values[lo:hi] if index is None else values[index[lo:hi]]
+        if offset is not None:
+            v = v + offset[lo:hi]
+        k = int(np.argmax(v))
+        return float(v[k]), lo + k
 
 
 class _CandidateGraph:
@@ -212,9 +246,9 @@ class _CandidateGraph:
         Cα-Cα distance log-scores; edge e is also the state "residue t-1 at
         ``src[e]``, residue t at ``dst[e]``".
       by_dst: adjacency edges grouped by destination node.
-      pair_prev, pair_weight, by_pair: the P consecutive edge pairs
-        ``(i -> j, j -> k)`` (sorted by the second edge ``j -> k``, grouped in
-        ``by_pair``) and their second-neighbour log-scores.
+      pair_prev, pair_next, pair_weight, by_pair: the P consecutive edge
+        pairs ``(i -> j, j -> k)`` as edge indices (sorted by the second edge,
+        grouped in ``by_pair``) and their second-neighbour log-scores.
       reentry_src, reentry_dst, by_reentry: ``G_i -> F_k`` edges, sorted by
         and grouped by ``dst``.
     """
@@ -224,19 +258,24 @@ class _CandidateGraph:
         self.num_nodes = m
         self.config = config
         sigma = config.sigma
-        lo = max(config.ca_distance - config.max_sigmas * sigma, 0.0)
-        hi = config.ca_distance + config.max_sigmas * sigma
         radius = config.reentry_radius + config.max_sigmas * sigma
-        pairs = cKDTree(xyz).query_pairs(max(hi, radius), output_type="ndarray")
+        pairs = cKDTree(xyz).query_pairs(
+            max(config.ca_distance + config.max_sigmas * sigma, radius),
+            output_type="ndarray")
         i = np.concatenate([pairs[:, 0], pairs[:, 1]]).astype(np.int64)
         j = np.concatenate([pairs[:, 1], pairs[:, 0]]).astype(np.int64)
         order = np.lexsort((i, j))
         i, j = i[order], j[order]
         d = np.linalg.norm(xyz[i] - xyz[j], axis=1)
 
-        adj = (d >= lo) & (d <= hi)
+        # Trans peptides at ca_distance, rare cis peptides at cis_distance.
+        z_trans = (d - config.ca_distance) / sigma
+        z_cis = (d - config.cis_distance) / sigma
+        adj = np.minimum(np.abs(z_trans), np.abs(z_cis)) <= config.max_sigmas
         self.src, self.dst = i[adj], j[adj]
-        self.weight = -0.5 * ((d[adj] - config.ca_distance) / sigma) ** 2
+        cis = -config.cis_penalty - 0.5 * z_cis[adj] ** 2
+        self.weight = np.maximum(-0.5 * z_trans[adj] ** 2, cis)
+        self._is_cis = cis > -0.5 * z_trans[adj] ** 2
         self.by_dst = _Segments(self.dst, m)
         near = d <= radius
         self.reentry_src, self.reentry_dst = i[near], j[near]
@@ -258,51 +297,77 @@ class _CandidateGraph:
         prev = first + np.arange(len(nxt))
         d = np.linalg.norm(xyz[self.src[prev]] - xyz[self.dst[nxt]], axis=1)
         low, high = config.second_neighbour_range
+        # After a cis peptide (i -> j), Cα(i)-Cα(k) may be shorter.
+        low = np.where(self._is_cis[prev], config.cis_second_neighbour_min, low)
         excess = (np.maximum(low - d, 0.0) + np.maximum(d - high, 0.0)) / (
             config.sigma)
         keep = excess <= config.max_sigmas
-        self.pair_prev, pair_next = prev[keep], nxt[keep]
+        self.pair_prev, self.pair_next = prev[keep], nxt[keep]
         self.pair_weight = (-0.5 * config.second_neighbour_weight
                             * excess[keep] ** 2)
-        self.by_pair = _Segments(pair_next, num_edges)
-        self.pair_next = pair_next
+        self.by_pair = _Segments(self.pair_next, num_edges)
 
     @functools.cached_property
-    def matrices(self) -> dict[str, scipy.sparse.csr_matrix]:
-        """Linear-space transitions (destination x source) and transposes."""
+    def linear_transitions(self) -> tuple[scipy.sparse.csr_matrix, ...]:
+        """Sparse transitions in linear space, for forward-backward.
+
+        Returns:
+          ``(matrix, matrix_t, to_node)``: matrix [K, K] (destination x
+          source, K = E + 2m + 1 states stacked as ``[E, F, G, S]``) holds
+          every transition except the rank-one jumps and the emissions;
+          matrix_t is its transpose; to_node [m, K] sums the assigned states
+          (``E`` and ``F``) of each node.
+        """
+        config = self.config
         m, e = self.num_nodes, len(self.src)
-
-        def csr(values, rows, cols, shape):
-            return scipy.sparse.csr_matrix((values, (rows, cols)), shape=shape)
-
-        mats = {
-            "pair": csr(np.exp(self.pair_weight), self.pair_next,
-                        self.pair_prev, (e, e)),
-            "into_node": csr(np.ones(e), self.dst, np.arange(e), (m, e)),
-            "reentry": csr(np.full(len(self.reentry_src),
-                                   np.exp(-self.config.reentry_penalty)),
-                           self.reentry_dst, self.reentry_src, (m, m)),
-        }
-        mats["from_node_t"] = csr(np.ones(e), self.src, np.arange(e), (m, e))
-        mats["pair_t"] = mats["pair"].T.tocsr()
-        mats["reentry_t"] = mats["reentry"].T.tocsr()
-        return mats
+        f0, g0, s0 = e, e + m, e + 2 * m
+        nodes, edges = np.arange(m), np.arange(e)
+        edge_weight = np.exp(self.weight)
+        gap_open = np.exp(-config.gap_open)
+        null = np.exp(-config.null_cost)
+        rows, cols, values = zip(*[
+            # E_(h->i) -> E_(i->j) and F_i -> E_(i->j).
+            (self.pair_next, self.pair_prev,
+             edge_weight[self.pair_next] * np.exp(self.pair_weight)),
+            (edges, f0 + self.src, edge_weight),
+            # G_i -> F_j (re-entry) and S -> F_j (start).
+            (f0 + self.reentry_dst, g0 + self.reentry_src,
+             np.full(len(self.reentry_src), np.exp(-config.reentry_penalty))),
+            (f0 + nodes, np.full(m, s0), np.ones(m)),
+            # Assigned -> G_j, G_j -> G_j, S -> S.
+            (g0 + self.dst, edges, np.full(e, gap_open)),
+            (g0 + nodes, f0 + nodes, np.full(m, gap_open)),
+            (g0 + nodes, g0 + nodes, np.full(m, null)),
+            ([s0], [s0], [null]),
+        ])
+        size = s0 + 1
+        matrix = scipy.sparse.csr_matrix(
+            (np.concatenate(values), (np.concatenate(rows),
+                                      np.concatenate(cols))), shape=(size, size))
+        to_node = scipy.sparse.csr_matrix(
+            (np.ones(e + m), (np.concatenate([self.dst, nodes]),
+                              np.concatenate([edges, f0 + nodes]))),
+            shape=(m, size))
+        return matrix, matrix.T.tocsr(), to_node
 
 
 def _decode_unique(graph: _CandidateGraph, emission: np.ndarray,
                    config: HMMConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Viterbi + posterior, repaired so that no node is used twice.
+    """Viterbi, repaired so that no node is used twice, and confidences.
 
     A node claimed by several positions goes to the one with the highest
     posterior and is banned at every other position; the chain is decoded
     again (at most ``max_repair_rounds`` times), then any remaining loser is
-    nulled. ``emission`` is modified in place.
+    nulled. The posteriors are those of the model without the bans.
+    ``emission`` is modified in place.
     """
     if len(emission) == 0:
         return np.zeros(0, np.int32), np.zeros(0, np.float32)
+    marginals = _node_marginals(graph, emission, config)
+    positions = np.arange(len(emission))
     for round_ in range(config.max_repair_rounds + 1):
         nodes = _viterbi(graph, emission, config)
-        conf = _posterior(graph, emission, config, nodes)
+        conf = np.where(nodes >= 0, marginals[positions, nodes], 0.0)
         winners, losers = _resolve_duplicates(nodes, conf)
         if len(losers) == 0 or round_ == config.max_repair_rounds:
             break
@@ -313,7 +378,7 @@ def _decode_unique(graph: _CandidateGraph, emission: np.ndarray,
         logger.debug("nulling %d duplicate assignments", len(losers))
         nodes[losers] = -1
         conf[losers] = 0.0
-    return nodes, conf
+    return nodes, conf.astype(np.float32)
 
 
 def _resolve_duplicates(nodes: np.ndarray,
@@ -375,10 +440,9 @@ def _viterbi(graph: _CandidateGraph, emission: np.ndarray,
         best_any = max(assigned.max(), gap.max())
 
     path = np.full(n, -1, dtype=np.int32)
-    final = [(tr.start[-1], ("S",)), (float(tr.gap[-1].max()),
-                                     ("G", int(np.argmax(tr.gap[-1]))))]
-    if m:
-        final.append(_best_assigned(graph, tr, n - 1))
+    final = [(tr.start[-1], ("S",)),
+             (float(tr.gap[-1].max()), ("G", int(np.argmax(tr.gap[-1])))),
+             _best_assigned(graph, tr, n - 1)]
     state = max(final, key=lambda o: o[0])[1]
     for t in range(n - 1, -1, -1):
         if state[0] == "E":
@@ -394,7 +458,7 @@ def _assigned_state(graph: _CandidateGraph, tr: _Trellis, t: int,
                     node: int) -> tuple[float, tuple]:
     """Score and state (``("F", node)`` or ``("E", edge)``) of the best way
     ``node`` is assigned at t."""
-    score, e = graph.by_dst.argmax(tr.edge[t], node)
+    score, e = graph.by_dst.argmax(node, tr.edge[t])
     if tr.free[t, node] >= score:
         return float(tr.free[t, node]), ("F", node)
     return score, ("E", e)
@@ -415,8 +479,8 @@ def _predecessor(graph: _CandidateGraph, tr: _Trellis, t: int, state: tuple,
         return state
     if kind == "E":
         e = state[1]
-        score, k = graph.by_pair.argmax(
-            tr.edge[s][graph.pair_prev] + graph.pair_weight, e)
+        score, k = graph.by_pair.argmax(e, tr.edge[s], graph.pair_prev,
+                                        graph.pair_weight)
         j = int(graph.src[e])
         return ("E", int(graph.pair_prev[k])) if score > tr.free[s, j] else (
             "F", j)
@@ -433,69 +497,55 @@ def _predecessor(graph: _CandidateGraph, tr: _Trellis, t: int, state: tuple,
                 ("G", int(np.argmax(tr.gap[s]))))]
     score, a_state = _best_assigned(graph, tr, s)
     options.append((score - config.jump_penalty, a_state))
-    score, r = graph.by_reentry.argmax(tr.gap[s][graph.reentry_src], k)
+    score, r = graph.by_reentry.argmax(k, tr.gap[s], graph.reentry_src)
     if r >= 0:
         options.append((score - config.reentry_penalty,
                         ("G", int(graph.reentry_src[r]))))
     return max(options, key=lambda o: o[0])[1]
 
 
-def _posterior(graph: _CandidateGraph, emission: np.ndarray,
-               config: HMMConfig, nodes: np.ndarray) -> np.ndarray:
-    """Forward-backward marginal of "position t at ``nodes[t]``" for each t.
+def _node_marginals(graph: _CandidateGraph, emission: np.ndarray,
+                    config: HMMConfig) -> np.ndarray:
+    """[n, m] float32 forward-backward probability of "position t at node j".
 
-    Linear space, each step rescaled; states stacked as ``[E, F, G, S]``.
+    Linear space, each step rescaled, states stacked as ``[E, F, G, S]``.
     """
     n, m = emission.shape
-    conf = np.zeros(n, dtype=np.float32)
-    mat = graph.matrices
     num_edges = len(graph.src)
+    matrix, matrix_t, to_node = graph.linear_transitions
+    free = slice(num_edges, num_edges + m)
+    jump = np.exp(-config.jump_penalty)
     lin = np.exp(np.clip(emission, -_MAX_ABS_LOG_WEIGHT, _MAX_ABS_LOG_WEIGHT))
     lin[~np.isfinite(emission)] = 0.0
-    edge_weight = np.exp(graph.weight)
-    jump = np.exp(-config.jump_penalty)
-    gap_open = np.exp(-config.gap_open)
-    null = np.exp(-config.null_cost)
-    e_, f_, g_ = (slice(0, num_edges), slice(num_edges, num_edges + m),
-                  slice(num_edges + m, num_edges + 2 * m))
 
-    alpha = np.empty((n, num_edges + 2 * m + 1), dtype=np.float32)
-    cur = np.concatenate([np.zeros(num_edges), lin[0], np.zeros(m), [null]])
+    def entering(t: int) -> np.ndarray:
+        """Emission factor of each state at t (1 for the null states)."""
+        return np.concatenate([lin[t][graph.dst], lin[t], np.ones(m + 1)])
+
+    alpha = np.empty((n, matrix.shape[0]), dtype=np.float32)
+    cur = np.zeros(matrix.shape[0])
+    cur[free] = lin[0]
+    cur[-1] = np.exp(-config.null_cost)
     for t in range(n):
         if t:
             prev = cur
-            cur = np.empty_like(prev)
-            cur[e_] = (lin[t][graph.dst] * edge_weight
-                       * (mat["pair"] @ prev[e_] + prev[f_][graph.src]))
-            cur[f_] = lin[t] * (mat["reentry"] @ prev[g_]
-                                + jump * prev[:-1].sum() + prev[-1])
-            cur[g_] = (gap_open * (prev[f_] + mat["into_node"] @ prev[e_])
-                       + null * prev[g_])
-            cur[-1] = null * prev[-1]
+            cur = matrix @ prev
+            cur[free] += jump * prev[:-1].sum()
+            cur *= entering(t)
         cur /= max(cur.sum(), 1e-300)
         alpha[t] = cur
 
-    beta = np.ones_like(cur)
+    marginals = np.empty((n, m), dtype=np.float32)
+    beta = np.ones(matrix.shape[0])
     for t in range(n - 1, -1, -1):
         if t < n - 1:
-            u_edge = lin[t + 1][graph.dst] * edge_weight * beta[e_]
-            u_free = lin[t + 1] * beta[f_]
-            total = u_free.sum()
-            prev = np.empty_like(beta)
-            prev[e_] = (mat["pair_t"] @ u_edge + jump * total
-                        + gap_open * beta[g_][graph.dst])
-            prev[f_] = (mat["from_node_t"] @ u_edge + jump * total
-                        + gap_open * beta[g_])
-            prev[g_] = mat["reentry_t"] @ u_free + jump * total + null * beta[g_]
-            prev[-1] = total + null * beta[-1]
-            beta = prev / max(prev.max(), 1e-300)
-        j = nodes[t]
-        if j >= 0:
-            post = alpha[t] * beta
-            at_node = post[f_][j] + post[e_][graph.by_dst.indptr[j]:
-                                             graph.by_dst.indptr[j + 1]].sum()
-            conf[t] = at_node / max(post.sum(), 1e-300)
-    return conf
+            weighted = entering(t + 1) * beta
+            beta = matrix_t @ weighted
+            beta[:-1] += jump * weighted[free].sum()
+            beta /= max(beta.max(), 1e-300)
+        post = alpha[t] * beta
+        marginals[t] = (to_node @ post) / max(post.sum(), 1e-300)
+    return marginals
 
 
 def _check_nodes(xyz, aa_probs, config: HMMConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -526,6 +576,7 @@ def _check_nodes(xyz, aa_probs, config: HMMConfig) -> tuple[np.ndarray, np.ndarr
 
 
 def _check_sequence(seq, k: int) -> np.ndarray:
+    """Validates chain k's residue indices; returns them as int64."""
     seq = np.asarray(seq)
     if seq.ndim != 1 or (seq.size and not np.issubdtype(seq.dtype, np.integer)):
         raise InputError(f"sequence {k} must be a 1-D array of residue indices")
@@ -536,16 +587,20 @@ def _check_sequence(seq, k: int) -> np.ndarray:
 
 
 def _split_prior(prior, lengths: list[int], m: int) -> list[np.ndarray | None]:
-    """The optional emission prior as one [n, m] array (or None) per chain."""
+    """The optional emission prior as one [n, m] array (or None) per chain.
+
+    Entries may be -inf (node ruled out), not NaN.
+    """
     if prior is None:
         return [None] * len(lengths)
-    if isinstance(prior, np.ndarray) and prior.ndim == 2:
-        prior = np.split(prior, np.cumsum(lengths)[:-1]) if (
-            prior.shape[0] == sum(lengths)) else [prior]
+    if isinstance(prior, np.ndarray) and prior.shape[:1] == (sum(lengths),):
+        prior = np.split(prior, np.cumsum(lengths)[:-1])
     prior = [np.asarray(p, dtype=np.float64) for p in prior]
     if len(prior) != len(lengths) or any(
             p.shape != (n, m) for p, n in zip(prior, lengths)):
         raise InputError(
             f"log_emission_prior must be [{sum(lengths)}, {m}] or one "
             f"[n, {m}] array per chain (chain lengths {lengths})")
+    if any(np.isnan(p).any() for p in prior):
+        raise InputError("log_emission_prior contains NaN")
     return prior

@@ -34,6 +34,8 @@ _READ_FORMATS = {**_WRITE_FORMATS, **dict.fromkeys(STRUCTURE_SUFFIXES,
 _DELIMITERS = {"csv": ",", "tsv": "\t"}
 _CSV_COLUMNS = ("x", "y", "z") + tuple(rc.ALPHABET)
 _ID = "id"
+# Every file-name ending read_candidates accepts.
+CANDIDATE_SUFFIXES = tuple(_READ_FORMATS)
 
 
 @dataclasses.dataclass(frozen=True)

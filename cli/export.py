@@ -1,0 +1,32 @@
+"""``tfsg export``: a training run -> SavedModel for TF Serving and predict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .errors import configure_logging, user_errors
+
+
+def export(
+    run_dir: Annotated[Path, typer.Option("--run-dir", help="Training run directory (latest checkpoint).")] = Path("runs/structgen"),
+    out: Annotated[Path, typer.Option("--out", help="Model base folder; the SavedModel goes to OUT/<version>/.")] = Path("saved_models/structgen"),
+    version: Annotated[Optional[int], typer.Option(help="Integer version (default: next free).")] = None,
+    cutoff: Annotated[float, typer.Option(help="Contact cutoff (Å) used inside the signatures.")] = 4.0,
+    min_confidence: Annotated[float, typer.Option("--min-confidence", help="node_index is -1 below this probability.")] = 0.1,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+):
+    """Export a trained model as a SavedModel (TF Serving layout)."""
+    configure_logging(verbose)
+    with user_errors(verbose):
+        from tf_structgen.export.serving import export_saved_model
+        from tf_structgen.training.trainer import load_trained_model
+
+        model, preset, step = load_trained_model(run_dir)
+        path = export_saved_model(model, out, version, cutoff=cutoff,
+                                  min_confidence=min_confidence,
+                                  metadata={"training_step": step, "run_dir": str(run_dir),
+                                            "preset": preset.to_json()})
+    typer.echo(f"exported step {step} of {run_dir} to {path}")

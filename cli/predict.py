@@ -1,0 +1,69 @@
+"""``tfsg predict``: thread candidate files into models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .errors import configure_logging, fail, user_errors
+
+
+def predict(
+    candidates: Annotated[str, typer.Argument(help="Candidate file (.json[.gz], .npz, .csv, .tsv, .pdb, .cif), or a directory or glob of them (batch mode).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output model (.pdb/.cif); in batch mode a directory.")],
+    sequence: Annotated[Optional[str], typer.Option("--sequence", "-s", help="FASTA file (one record per chain) or a literal sequence. Default: the candidate file's 'sequence'.")] = None,
+    assignments: Annotated[Optional[Path], typer.Option("--assignments", "-a", help="Also write the assignment JSON here (batch mode: always written beside the models).")] = None,
+    model: Annotated[Optional[Path], typer.Option("--model", "-m", help="SavedModel folder (or its version folder). Default: the bundled model.")] = None,
+    direction: Annotated[str, typer.Option(help="forward, backward or ensemble.")] = "ensemble",
+    decoder: Annotated[str, typer.Option(help="unique (each node once, chains disjoint), greedy (argmax), or hmm (classical Viterbi, no network).")] = "unique",
+    min_confidence: Annotated[float, typer.Option("--min-confidence", help="Positions whose best free node is less probable stay unassigned.")] = 0.1,
+    coord_noise: Annotated[float, typer.Option("--coord-noise", help="Expected coordinate error (Å) of the candidates (HMM decoder).")] = 0.3,
+    fmt: Annotated[str, typer.Option("--format", help="Batch mode: model format, pdb or cif.")] = "cif",
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+):
+    """Thread sequences through candidate Cα positions; write models and assignments."""
+    configure_logging(verbose)
+    with user_errors(verbose):
+        from tf_structgen.inference import jobs
+        from tf_structgen.inference.model_store import resolve_model_dir
+        from tf_structgen.inference.predictor import Predictor
+
+        inputs = jobs.expand_inputs(candidates)
+        batch = len(inputs) > 1 or Path(candidates).is_dir() or inputs[0] != Path(candidates)
+        model_dir = None if decoder == "hmm" else resolve_model_dir(model)
+        predictor = Predictor(model_dir, decoder=decoder, direction=direction,
+                              min_confidence=min_confidence, coord_noise=coord_noise)
+        if not batch:
+            result = jobs.predict_file(predictor, inputs[0], sequence, out, assignments)
+            for chain in result:
+                assigned = int((chain.nodes >= 0).sum())
+                typer.echo(f"chain {chain.id}: {assigned}/{len(chain.nodes)} positions assigned")
+            typer.echo(f"wrote {out}" + (f" and {assignments}" if assignments else ""))
+            return
+        if fmt not in ("pdb", "cif"):
+            raise fail("--format must be pdb or cif")
+        out.mkdir(parents=True, exist_ok=True)
+        failures = _predict_batch(predictor, jobs, inputs, sequence, out, fmt)
+    typer.echo(f"{len(inputs) - failures}/{len(inputs)} files threaded into {out}")
+    if failures:
+        raise typer.Exit(1)
+
+
+def _predict_batch(predictor, jobs, inputs, sequence, out, fmt) -> int:
+    from rich.progress import Progress
+
+    from tf_structgen.common.errors import InputError
+
+    failures = 0
+    with Progress(transient=True) as progress:
+        task = progress.add_task("threading", total=len(inputs))
+        for path, model_path, assignment_path in jobs.batch_outputs(inputs, out, fmt):
+            try:
+                jobs.predict_file(predictor, path, sequence, model_path, assignment_path)
+            except InputError as e:
+                failures += 1
+                typer.echo(f"error: {e}", err=True)
+            progress.advance(task)
+    return failures

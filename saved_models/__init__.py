@@ -1,0 +1,1 @@
+"""Bundled SavedModels (installed as the data package ``tf_structgen.saved_models``)."""

@@ -1,0 +1,195 @@
+"""tfsg predict / simulate end to end, formats.md outputs, and user errors."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from Bio.PDB import MMCIFParser, PDBParser
+from typer.testing import CliRunner
+
+from tf_structgen.cli.main import app
+from tf_structgen.io import read_assignments, read_candidates
+
+DATA = Path(__file__).parent / "data"
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory):
+    """1QL2 (3 chains) simulated at the realistic preset, with truth and FASTA."""
+    d = tmp_path_factory.mktemp("sim")
+    result = invoke("simulate", DATA / "1QL2.cif.gz", "--out", d / "cands.json",
+                    "--truth", d / "truth.json", "--fasta", d / "seq.fasta",
+                    "--realism", "realistic", "--node-budget", 300, "--seed", 1)
+    assert result.exit_code == 0, result.output
+    return d
+
+
+def read_model(path):
+    parser = PDBParser(QUIET=True) if path.suffix == ".pdb" else MMCIFParser(QUIET=True)
+    return parser.get_structure("m", str(path))[0]
+
+
+def test_simulate_outputs(simulated):
+    cands = read_candidates(simulated / "cands.json")
+    assert cands.num_nodes == 300
+    truth = read_assignments(simulated / "truth.json")
+    assert [c["id"] for c in truth["chains"]] == ["A", "B", "C"]
+    assert (simulated / "seq.fasta").read_text().count(">") == 3
+
+
+@pytest.mark.parametrize("suffix", [".pdb", ".cif"])
+def test_hmm_predict_writes_formats_md_outputs(simulated, tmp_path, suffix):
+    out, assignments = tmp_path / f"model{suffix}", tmp_path / "a.json"
+    result = invoke("predict", simulated / "cands.json", "--sequence", simulated / "seq.fasta",
+                    "--out", out, "--assignments", assignments, "--decoder", "hmm")
+    assert result.exit_code == 0, result.output
+    data = json.loads(assignments.read_text())
+    assert data["model"] == "hmm"
+    truth = read_assignments(simulated / "truth.json")
+    used = []
+    model = read_model(out)
+    for chain in data["chains"]:
+        assert set(chain) >= {"id", "sequence", "nodes", "confidence"}
+        assert len(chain["nodes"]) == len(chain["sequence"]) == len(chain["confidence"])
+        assigned = [v for v in chain["nodes"] if v is not None]
+        used += assigned
+        # One CA per assigned position, numbered by sequence position, B = 100 x conf.
+        residues = list(model[chain["id"]])
+        numbers = [r.id[1] for r in residues]
+        expected = [i + 1 for i, v in enumerate(chain["nodes"]) if v is not None]
+        assert numbers == expected
+        for r in residues:
+            i = r.id[1] - 1
+            assert r["CA"].get_bfactor() == pytest.approx(100 * chain["confidence"][i], abs=0.01)
+    assert len(used) == len(set(used)), "a node was used twice"
+    # 1QL2's three chains are copies: score them up to a permutation.
+    from tf_structgen.evaluation.structures import count_correct
+
+    as_array = lambda c: np.array([-1 if v is None else v for v in c["nodes"]])
+    correct, total = count_correct([as_array(c) for c in truth["chains"]],
+                                   [as_array(c) for c in data["chains"]],
+                                   [c["sequence"] for c in data["chains"]])
+    assert correct / total > 0.8
+
+
+def test_neural_predict_with_exported_model(simulated, exported_model, tmp_path):
+    out = tmp_path / "m.cif"
+    for decoder in ("unique", "greedy"):
+        for direction in ("forward", "backward", "ensemble"):
+            result = invoke("predict", simulated / "cands.json", "-s", simulated / "seq.fasta",
+                            "--out", out, "-a", tmp_path / "a.json", "--model", exported_model,
+                            "--decoder", decoder, "--direction", direction,
+                            "--min-confidence", 0.0)
+            assert result.exit_code == 0, result.output
+            chains = json.loads((tmp_path / "a.json").read_text())["chains"]
+            assert len(chains) == 3
+            nodes = [v for c in chains for v in c["nodes"] if v is not None]
+            assert all(0 <= v < 300 for v in nodes)
+            if decoder == "unique":
+                assert len(nodes) == len(set(nodes))
+    assert read_model(out)
+
+
+def test_fewer_candidates_than_residues_gives_nulls(tmp_path, exported_model):
+    rng = np.random.default_rng(0)
+    xyz = np.cumsum(rng.normal(size=(5, 3)), 0) * 3
+    cands = {"nodes": {"xyz": xyz.tolist(),
+                       "aa_probs": rng.dirichlet(np.ones(20), size=5).tolist()}}
+    path = tmp_path / "few.json"
+    path.write_text(json.dumps(cands))
+    for extra in (["--decoder", "hmm"], ["--model", exported_model, "--min-confidence", 0]):
+        result = invoke("predict", path, "--sequence", "mkvlaXgsteqw", "--out",
+                        tmp_path / "o.pdb", "-a", tmp_path / "o.json", *extra)
+        assert result.exit_code == 0, result.output
+        chain = json.loads((tmp_path / "o.json").read_text())["chains"][0]
+        assert chain["sequence"] == "MKVLAXGSTEQW"
+        assert sum(v is not None for v in chain["nodes"]) <= 5
+        assert None in chain["nodes"]
+
+
+def test_sequence_from_candidate_file_and_batch_mode(tmp_path, simulated):
+    single = tmp_path / "in"
+    single.mkdir()
+    for k in range(3):
+        result = invoke("simulate", DATA / "1A8O.pdb.gz", "--out", single / f"c{k}.npz",
+                        "--realism", "paper", "--node-budget", 150, "--seed", k)
+        assert result.exit_code == 0, result.output
+    (single / "broken.json").write_text("{not json")
+    result = invoke("predict", single, "--out", tmp_path / "out", "--decoder", "hmm",
+                    "--format", "pdb")
+    assert result.exit_code == 1
+    assert "3/4 files threaded" in result.output
+    assert "broken.json" in result.output
+    for k in range(3):
+        assert (tmp_path / "out" / f"c{k}.pdb").exists()
+        chain = read_assignments(tmp_path / "out" / f"c{k}.assignments.json")["chains"][0]
+        assert len(chain["nodes"]) == 70
+    assert not (tmp_path / "out" / "broken.pdb").exists()
+    result = invoke("predict", str(single / "c*.npz"), "--out", tmp_path / "out2",
+                    "--decoder", "hmm")
+    assert result.exit_code == 0 and "3/3 files" in result.output
+
+
+@pytest.mark.parametrize("setup,args,message", [
+    (None, [], "missing.json"),
+    ("cands.xyz", [], "cands.xyz"),
+    ("bad_width.json", [], "20"),
+    ("nan.json", [], "NaN"),
+    ("empty.json", [], "empty"),
+    ("ok.json", ["--sequence", "MK1V"], "not residue letters"),
+    ("ok.json", ["--out", "/nonexistent/dir/m.pdb"], "does not exist"),
+    ("ok.json", ["--out", "m.xyz"], "must end in .pdb"),
+    ("ok.json", ["--direction", "sideways"], "unknown direction"),
+    ("ok.json", ["--model", "/nonexistent/model", "--decoder", "unique"], "no such model"),
+    ("noseq.json", ["--sequence", None], "no sequence given"),
+])
+def test_bad_input_is_one_line_and_leaves_nothing(tmp_path, monkeypatch, setup, args, message):
+    monkeypatch.chdir(tmp_path)
+    rows = {"xyz": [[0, 0, 0], [3.8, 0, 0]], "aa_probs": [[1] + [0] * 19, [0, 1] + [0] * 18]}
+    contents = {
+        "cands.xyz": "whatever",
+        "bad_width.json": {"nodes": {"xyz": rows["xyz"], "aa_probs": [[1] * 19, [1] * 19]}},
+        "nan.json": {"nodes": {"xyz": [[0, 0, float("nan")], [1, 2, 3]], "aa_probs": rows["aa_probs"]}},
+        "empty.json": {"nodes": {"xyz": [], "aa_probs": []}},
+        "ok.json": {"nodes": rows},
+        "noseq.json": {"nodes": rows},
+    }
+    path = Path(setup or "missing.json")
+    if setup:
+        value = contents[setup]
+        path.write_text(value if isinstance(value, str) else json.dumps(value))
+    cli = ["predict", path, "--sequence", "AC", "--out", "m.pdb", "-a", "a.json", "--decoder", "hmm"]
+    i = 0
+    while i < len(args):  # override options given by the case
+        flag, value = args[i], args[i + 1] if i + 1 < len(args) else None
+        if flag in cli:
+            j = cli.index(flag)
+            if value is None:
+                del cli[j:j + 2]
+            else:
+                cli[j + 1] = value
+        else:
+            cli += [flag, value]
+        i += 2
+    result = invoke(*cli)
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert len([l for l in result.output.splitlines() if l.startswith("error:")]) == 1
+    assert not Path("m.pdb").exists() and not Path("a.json").exists()
+
+
+def test_count_correct_matches_identical_chains_by_permutation():
+    from tf_structgen.evaluation.structures import count_correct
+
+    truth = [np.array([0, 1, -1]), np.array([3, 4, 5]), np.array([7, 8])]
+    predicted = [np.array([3, 4, 5]), np.array([0, 1, 2]), np.array([7, -1])]
+    # Chains 0 and 1 are copies of one sequence: swapping them is not an error.
+    assert count_correct(truth, predicted, ["AAA", "AAA", "GG"]) == (6, 7)
+    assert count_correct(truth, predicted, ["AAA", "CCC", "GG"]) == (1, 7)

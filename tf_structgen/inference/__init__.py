@@ -1,0 +1,1 @@
+"""Threading candidate sets with a SavedModel or the classical HMM."""

@@ -1,0 +1,119 @@
+"""File-level jobs behind ``tfsg predict``: read, thread, write."""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from tf_structgen.common.errors import InputError
+from tf_structgen.inference.predictor import ChainAssignment, Predictor
+from tf_structgen.io import (CandidateSet, SequenceRecord, ThreadedChain, chain_ids,
+                             read_candidates, read_sequences, write_assignments,
+                             write_threaded_model)
+from tf_structgen.io.candidates import CANDIDATE_SUFFIXES
+
+logger = logging.getLogger(__name__)
+
+MODEL_SUFFIXES = (".pdb", ".cif", ".mmcif")
+
+
+def candidate_suffix(path: Path) -> str | None:
+    """The candidate-format suffix of a file name, or None if not a candidate file."""
+    name = path.name.lower()
+    return next((s for s in sorted(CANDIDATE_SUFFIXES, key=len, reverse=True)
+                 if name.endswith(s)), None)
+
+
+def expand_inputs(spec: str) -> list[Path]:
+    """A file, a directory (its candidate files) or a glob -> candidate files."""
+    path = Path(spec)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and candidate_suffix(p))
+        if not files:
+            raise InputError(f"{spec}: no candidate files in this directory")
+        return files
+    if any(c in spec for c in "*?["):
+        files = sorted(Path(p) for p in glob.glob(spec) if Path(p).is_file())
+        if not files:
+            raise InputError(f"{spec}: no file matches this pattern")
+        return files
+    return [path]
+
+
+def stem_of(path: Path) -> str:
+    suffix = candidate_suffix(path)
+    return path.name[:-len(suffix)] if suffix else path.stem
+
+
+def records_for(candidates: CandidateSet, sequence_arg: str | None, source) -> list[SequenceRecord]:
+    """The sequences to thread: --sequence, else the candidate file's own."""
+    if sequence_arg is not None:
+        return read_sequences(sequence_arg)
+    if candidates.sequence:
+        return [SequenceRecord("A", candidates.sequence)]
+    raise InputError(f"{source}: no sequence given (use --sequence, or a 'sequence' "
+                     "key in the candidate file)")
+
+
+def threaded_chains(assignments: Sequence[ChainAssignment], candidates: CandidateSet,
+                    out_path: Path) -> list[ThreadedChain]:
+    max_len = 1 if out_path.suffix.lower() == ".pdb" else 4
+    ids = chain_ids([SequenceRecord(a.id, a.sequence) for a in assignments], max_len)
+    chains = []
+    for chain_id, a in zip(ids, assignments):
+        xyz = np.full((len(a.nodes), 3), np.nan, np.float32)
+        assigned = a.nodes >= 0
+        xyz[assigned] = candidates.xyz[a.nodes[assigned]]
+        chains.append(ThreadedChain(chain_id, a.sequence, xyz, a.confidence))
+    return chains
+
+
+def predict_file(predictor: Predictor, candidates_path: Path, sequence_arg: str | None,
+                 out_path: Path, assignments_path: Path | None) -> list[ChainAssignment]:
+    """Threads one candidate file and writes the model (and assignments)."""
+    if out_path.suffix.lower() not in MODEL_SUFFIXES:
+        raise InputError(f"{out_path}: output must end in .pdb, .cif or .mmcif")
+    for path in (out_path, assignments_path):
+        if path is not None:
+            check_output_path(path)
+    candidates = read_candidates(candidates_path)
+    records = records_for(candidates, sequence_arg, candidates_path)
+    result = predictor.thread(candidates, records)
+    chains = threaded_chains(result, candidates, out_path)
+    write_threaded_model(chains, out_path)
+    if assignments_path is not None:
+        try:
+            write_assignments(assignments_path, predictor.name,
+                              [a.to_json() for a in result])
+        except BaseException:
+            out_path.unlink(missing_ok=True)  # both outputs or neither
+            raise
+    return result
+
+
+def check_output_path(path: Path) -> None:
+    """Fails early (before any work) when ``path`` cannot be written."""
+    parent = path.parent
+    if not parent.is_dir():
+        raise InputError(f"{path}: output directory {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise InputError(f"{path}: output directory {parent} is not writable")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory")
+
+
+def batch_outputs(inputs: Sequence[Path], out_dir: Path, fmt: str
+                  ) -> Iterator[tuple[Path, Path, Path]]:
+    """(input, model path, assignments path) for each input of a batch."""
+    seen: set[str] = set()
+    for path in inputs:
+        stem = stem_of(path)
+        if stem in seen:
+            raise InputError(f"{path}: two inputs would write {stem}.{fmt}")
+        seen.add(stem)
+        yield path, out_dir / f"{stem}.{fmt}", out_dir / f"{stem}.assignments.json"

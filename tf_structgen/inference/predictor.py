@@ -1,0 +1,150 @@
+"""Thread one candidate set with one or more sequences."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from tf_structgen.common.errors import InputError
+from tf_structgen.common.residue_constants import encode_sequence
+from tf_structgen.decoding.unique_greedy import unique_greedy
+from tf_structgen.io.candidates import CandidateSet
+from tf_structgen.io.sequences import SequenceRecord
+
+logger = logging.getLogger(__name__)
+
+DECODERS = ("unique", "greedy", "hmm")
+SIGNATURE_OF_DIRECTION = {"ensemble": "serving_default", "forward": "forward",
+                          "backward": "backward"}
+# Chains are sent to the SavedModel in groups whose pointer matrices
+# (chains x residues x nodes) stay below this many entries.
+MAX_POINTER_ENTRIES = 40_000_000
+
+
+@dataclasses.dataclass(frozen=True)
+class ChainAssignment:
+    """The threading of one sequence record."""
+
+    id: str
+    sequence: str
+    nodes: np.ndarray       # int32 [n], -1 = null
+    confidence: np.ndarray  # float32 [n] in [0, 1]
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "sequence": self.sequence,
+                "nodes": [int(v) if v >= 0 else None for v in self.nodes],
+                "confidence": [round(float(c), 6) for c in self.confidence]}
+
+
+class Predictor:
+    """Threads candidate sets with a SavedModel (or the classical HMM).
+
+    Args:
+      model_dir: a SavedModel version folder (ignored by the HMM decoder).
+      decoder: ``unique`` (greedy over the model's top-K, each node once,
+        chains disjoint), ``greedy`` (per-position argmax, nodes may repeat)
+        or ``hmm`` (the classical Viterbi threader, no network).
+      direction: ``forward``, ``backward`` or ``ensemble``.
+      min_confidence: positions whose best free node is less probable stay
+        null.
+      coord_noise: expected coordinate error (Å) of the candidates; widens
+        the HMM's distance model (HMM decoder only).
+    """
+
+    def __init__(self, model_dir: Path | None, *, decoder: str = "unique",
+                 direction: str = "ensemble", min_confidence: float = 0.1,
+                 coord_noise: float = 0.3):
+        if decoder not in DECODERS:
+            raise InputError(f"unknown decoder {decoder!r}; choose from {', '.join(DECODERS)}")
+        if direction not in SIGNATURE_OF_DIRECTION:
+            raise InputError(f"unknown direction {direction!r}; choose from "
+                             f"{', '.join(SIGNATURE_OF_DIRECTION)}")
+        if not 0.0 <= min_confidence <= 1.0:
+            raise InputError("min-confidence must be within [0, 1]")
+        self.decoder, self.direction = decoder, direction
+        self.min_confidence = min_confidence
+        if not 0.0 <= coord_noise <= 5.0:
+            raise InputError("coord-noise must be within [0, 5] Å")
+        self.coord_noise = coord_noise
+        self.model_dir = model_dir
+        self._signature = None
+        if decoder != "hmm":
+            import tensorflow as tf
+
+            if model_dir is None:
+                raise InputError("a model folder is needed unless --decoder hmm")
+            try:
+                loaded = tf.saved_model.load(str(model_dir))
+            except (OSError, ValueError, tf.errors.OpError) as e:
+                raise InputError(f"{model_dir}: cannot load SavedModel ({e})") from None
+            self._loaded = loaded  # keeps the variables alive
+            self._signature = loaded.signatures[SIGNATURE_OF_DIRECTION[direction]]
+
+    @property
+    def name(self) -> str:
+        return "hmm" if self.decoder == "hmm" else str(self.model_dir)
+
+    def thread(self, candidates: CandidateSet,
+               records: Sequence[SequenceRecord]) -> list[ChainAssignment]:
+        """Assigns a node (or null) to every position of every record."""
+        if not records:
+            raise InputError("no sequence to thread")
+        sequences = [encode_sequence(r.sequence) for r in records]
+        if self.decoder == "hmm":
+            from tf_structgen.decoding.hmm import HMMConfig, hmm_thread
+
+            decoded = hmm_thread(candidates.xyz, candidates.aa_probs, sequences,
+                                 HMMConfig(noise=self.coord_noise))
+        else:
+            top_nodes, top_log_probs = self._top_candidates(candidates, sequences)
+            if self.decoder == "unique":
+                decoded = unique_greedy(top_nodes, top_log_probs,
+                                        min_confidence=self.min_confidence)
+            else:
+                decoded = [self._argmax(t, p) for t, p in zip(top_nodes, top_log_probs)]
+        return [ChainAssignment(r.id, r.sequence, nodes, conf)
+                for r, (nodes, conf) in zip(records, decoded)]
+
+    def _argmax(self, top_nodes, top_log_probs):
+        conf = np.exp(top_log_probs[:, 0]).astype(np.float32)
+        nodes = np.where(conf >= self.min_confidence, top_nodes[:, 0], -1).astype(np.int32)
+        return nodes, np.where(nodes >= 0, conf, 0.0).astype(np.float32)
+
+    def _top_candidates(self, candidates: CandidateSet, sequences):
+        m = candidates.num_nodes
+        groups, group = [], []
+        for k, seq in enumerate(sequences):
+            longest = max([len(sequences[j]) for j in group] + [len(seq)])
+            if group and (len(group) + 1) * longest * m > MAX_POINTER_ENTRIES:
+                groups.append(group)
+                group = []
+            group.append(k)
+        groups.append(group)
+        top_nodes, top_log_probs = [None] * len(sequences), [None] * len(sequences)
+        for group in groups:
+            out = self._call(candidates, [sequences[k] for k in group])
+            for row, k in enumerate(group):
+                n = len(sequences[k])
+                top_nodes[k] = out["top_nodes"][row, :n]
+                top_log_probs[k] = out["top_log_probs"][row, :n]
+        return top_nodes, top_log_probs
+
+    def _call(self, candidates: CandidateSet, sequences) -> dict[str, np.ndarray]:
+        import tensorflow as tf
+
+        b, m = len(sequences), candidates.num_nodes
+        length = max(len(s) for s in sequences)
+        padded = np.full((b, length), 0, np.int32)
+        for i, s in enumerate(sequences):
+            padded[i, :len(s)] = s
+        out = self._signature(
+            xyz=tf.broadcast_to(candidates.xyz[None], [b, m, 3]),
+            aa_probs=tf.broadcast_to(candidates.aa_probs[None], [b, m, 20]),
+            num_nodes=tf.fill([b], m),
+            sequence=tf.constant(padded),
+            sequence_length=tf.constant([len(s) for s in sequences], tf.int32))
+        return {k: v.numpy() for k, v in out.items()}
