@@ -53,3 +53,28 @@ def configure_logging(verbose: bool) -> None:
         logging.DEBUG if verbose else logging.INFO)
     for noisy in ("absl", "tensorflow", "h5py"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def import_tensorflow_quietly(verbose: bool = False) -> None:
+    """Imports TensorFlow with its C++ start-up chatter (oneDNN, CUDA probes) hidden.
+
+    TF 2.21 writes these lines through absl before TF_CPP_MIN_LOG_LEVEL is
+    read, so the only way to keep stderr to our one-line errors is to point
+    file descriptor 2 at /dev/null during the import. ``--verbose`` keeps them.
+    """
+    import os
+
+    if verbose or "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # the CUDA probe logs here too
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)

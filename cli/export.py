@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .errors import configure_logging, user_errors
+from .errors import configure_logging, import_tensorflow_quietly, user_errors
 
 
 def export(
@@ -20,6 +20,7 @@ def export(
 ):
     """Export a trained model as a SavedModel (TF Serving layout)."""
     configure_logging(verbose)
+    import_tensorflow_quietly(verbose)
     with user_errors(verbose):
         from tf_structgen.export.serving import export_saved_model
         from tf_structgen.training.trainer import load_trained_model

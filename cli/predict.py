@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .errors import configure_logging, fail, user_errors
+from .errors import configure_logging, import_tensorflow_quietly, fail, user_errors
 
 
 def predict(
@@ -33,6 +33,8 @@ def predict(
         inputs = jobs.expand_inputs(candidates)
         batch = len(inputs) > 1 or Path(candidates).is_dir() or inputs[0] != Path(candidates)
         model_dir = None if decoder == "hmm" else resolve_model_dir(model)
+        if model_dir is not None:
+            import_tensorflow_quietly(verbose)
         predictor = Predictor(model_dir, decoder=decoder, direction=direction,
                               min_confidence=min_confidence, coord_noise=coord_noise)
         if not batch:

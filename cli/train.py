@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from .errors import (EXIT_INTERRUPTED, configure_logging, fail,
-                        sigterm_as_interrupt, user_errors)
+                     import_tensorflow_quietly, sigterm_as_interrupt, user_errors)
 
 
 def parse_duration(text: str) -> float:
@@ -41,6 +41,7 @@ def train(
 ):
     """Train the Structure Generator on synthetic graphs."""
     configure_logging(verbose)
+    import_tensorflow_quietly(verbose)
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress,
                                TextColumn, TimeElapsedColumn)
 

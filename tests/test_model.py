@@ -123,3 +123,15 @@ def test_model_config_round_trip():
                                lstm_units=6, pointer="dot", pointer_units=5)
     clone = StructureGenerator.from_config(model.get_config())
     assert clone.get_config() == model.get_config()
+
+
+def test_keras_file_round_trip(tmp_path, batch):
+    model = StructureGenerator(node_units=8, gcn_layers=2, sequence_units=4, lstm_units=6,
+                               pointer="additive", pointer_units=5, node_skip=True)
+    expected = model(batch).numpy()
+    model.save(tmp_path / "m.keras")
+    loaded = tf.keras.models.load_model(tmp_path / "m.keras")
+    assert type(loaded) is StructureGenerator
+    assert [type(l) for l in loaded.layers] == [type(l) for l in model.layers]
+    assert loaded.get_config() == model.get_config()
+    np.testing.assert_allclose(loaded(batch).numpy(), expected, rtol=1e-6)

@@ -34,6 +34,10 @@ def atomic_write(path: str | os.PathLike, mode: str = "w",
     except OSError as e:
         raise InputError(f"{path}: cannot write here ({e.strerror})") from None
     try:
+        # mkstemp creates 0600 files; give the usual permissions instead.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         with os.fdopen(fd, mode, encoding=encoding) as f:
             yield f
             f.flush()

@@ -167,6 +167,9 @@ def export_saved_model(model: StructureGenerator, base_dir: str | os.PathLike,
                 "min_confidence": min_confidence, "top_k": module.top_k,
                 **(metadata or {})}
         (extra / METADATA_FILE).write_text(json.dumps(info, indent=2))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp made it 0700
         final = base_dir / str(version)
         if final.exists():
             shutil.rmtree(final)

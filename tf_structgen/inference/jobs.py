@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import logging
 import os
 from pathlib import Path
@@ -16,6 +15,7 @@ from tf_structgen.io import (CandidateSet, SequenceRecord, ThreadedChain, chain_
                              read_candidates, read_sequences, write_assignments,
                              write_threaded_model)
 from tf_structgen.io.candidates import CANDIDATE_SUFFIXES
+from tf_structgen.io.input_files import expand_paths, matching_suffix
 
 logger = logging.getLogger(__name__)
 
@@ -24,25 +24,12 @@ MODEL_SUFFIXES = (".pdb", ".cif", ".mmcif")
 
 def candidate_suffix(path: Path) -> str | None:
     """The candidate-format suffix of a file name, or None if not a candidate file."""
-    name = path.name.lower()
-    return next((s for s in sorted(CANDIDATE_SUFFIXES, key=len, reverse=True)
-                 if name.endswith(s)), None)
+    return matching_suffix(path, CANDIDATE_SUFFIXES)
 
 
 def expand_inputs(spec: str) -> list[Path]:
     """A file, a directory (its candidate files) or a glob -> candidate files."""
-    path = Path(spec)
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and candidate_suffix(p))
-        if not files:
-            raise InputError(f"{spec}: no candidate files in this directory")
-        return files
-    if any(c in spec for c in "*?["):
-        files = sorted(Path(p) for p in glob.glob(spec) if Path(p).is_file())
-        if not files:
-            raise InputError(f"{spec}: no file matches this pattern")
-        return files
-    return [path]
+    return expand_paths(spec, CANDIDATE_SUFFIXES, "candidate")
 
 
 def stem_of(path: Path) -> str:

@@ -134,17 +134,8 @@ class Predictor:
         return top_nodes, top_log_probs
 
     def _call(self, candidates: CandidateSet, sequences) -> dict[str, np.ndarray]:
-        import tensorflow as tf
+        from tf_structgen.export.requests import padded_request
 
-        b, m = len(sequences), candidates.num_nodes
-        length = max(len(s) for s in sequences)
-        padded = np.full((b, length), 0, np.int32)
-        for i, s in enumerate(sequences):
-            padded[i, :len(s)] = s
-        out = self._signature(
-            xyz=tf.broadcast_to(candidates.xyz[None], [b, m, 3]),
-            aa_probs=tf.broadcast_to(candidates.aa_probs[None], [b, m, 20]),
-            num_nodes=tf.fill([b], m),
-            sequence=tf.constant(padded),
-            sequence_length=tf.constant([len(s) for s in sequences], tf.int32))
-        return {k: v.numpy() for k, v in out.items()}
+        request = padded_request([(candidates.xyz, candidates.aa_probs, s)
+                                  for s in sequences])
+        return {k: v.numpy() for k, v in self._signature(**request).items()}

@@ -92,3 +92,33 @@ def one_line(error: BaseException) -> str:
     """Returns ``str(error)`` squeezed onto one line (for third-party messages)."""
     text = " ".join(str(error).split())
     return text or type(error).__name__
+
+
+def matching_suffix(path: Path, suffixes) -> str | None:
+    """The longest of ``suffixes`` that ends ``path``'s name (case-insensitive)."""
+    name = Path(path).name.lower()
+    return next((s for s in sorted(suffixes, key=len, reverse=True)
+                 if name.endswith(s)), None)
+
+
+def expand_paths(spec: str, suffixes, kind: str) -> list[Path]:
+    """A file, a directory (its files with one of ``suffixes``) or a glob -> files.
+
+    Raises:
+      InputError: if a directory or pattern yields no file.
+    """
+    import glob
+
+    path = Path(spec)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir()
+                       if p.is_file() and matching_suffix(p, suffixes))
+        if not files:
+            raise InputError(f"{spec}: no {kind} files in this directory")
+        return files
+    if any(c in spec for c in "*?["):
+        files = sorted(Path(p) for p in glob.glob(spec) if Path(p).is_file())
+        if not files:
+            raise InputError(f"{spec}: no file matches this pattern")
+        return files
+    return [path]

@@ -130,6 +130,13 @@ def _protein_ca(residue):
     return _one_letter(resname), atom
 
 
+def structure_files(spec: str) -> list[Path]:
+    """A PDB/mmCIF file, a directory of them, or a glob -> their paths."""
+    from tf_structgen.io.input_files import expand_paths
+
+    return expand_paths(spec, STRUCTURE_SUFFIXES, "PDB/mmCIF")
+
+
 def read_structure_chains(path: str | os.PathLike) -> list[ChainRecord]:
     """Reads the Cα trace of every protein chain in the first model.
 

@@ -125,3 +125,25 @@ class StructureGenerator(tf.keras.Model):
 
     def get_config(self):
         return dataclasses.asdict(self.model_config) | {"name": self.name}
+
+    # `.keras` files: the model's input is a GraphTensor, which Keras cannot
+    # describe as an input shape, so building on load runs a 2-node graph.
+    def get_build_config(self):
+        return {"graph_input": True}
+
+    def build_from_config(self, config):
+        self(example_graph())
+
+
+def example_graph() -> tfgnn.GraphTensor:
+    """A minimal valid input (2 nodes in contact, a 2-residue sequence)."""
+    return tfgnn.GraphTensor.from_pieces(
+        context=tfgnn.Context.from_fields(features={
+            F.SEQUENCE: tf.RaggedTensor.from_tensor(tf.constant([[0, 1]], tf.int32))}),
+        node_sets={F.NODES: tfgnn.NodeSet.from_fields(
+            sizes=tf.constant([2]),
+            features={F.AA_PROBS: tf.fill([2, 20], 0.05)})},
+        edge_sets={F.CONTACTS: tfgnn.EdgeSet.from_fields(
+            sizes=tf.constant([2]),
+            adjacency=tfgnn.Adjacency.from_indices(
+                (F.NODES, tf.constant([0, 1])), (F.NODES, tf.constant([1, 0]))))})
