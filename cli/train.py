@@ -32,6 +32,7 @@ def train(
     gcn_layers: Annotated[Optional[int], typer.Option("--gcn-layers", help="Number T of GCN layers (0 = ablation).")] = None,
     shared_weights: Annotated[Optional[bool], typer.Option("--shared-weights/--separate-weights", help="Share one GCN layer's weights across the T rounds.")] = None,
     node_skip: Annotated[Optional[bool], typer.Option("--node-skip/--no-node-skip", help="Give the pointer each node's own embedding beside its GCN state.")] = None,
+    decoys_touch_chain: Annotated[Optional[bool], typer.Option("--decoys-touch-chain/--decoys-apart", help="Synthetic decoys' random edges may end on chain nodes (harder variant).")] = None,
     checkpoint_every: Annotated[Optional[int], typer.Option("--checkpoint-every", help="Steps between checkpoints.")] = None,
     validate_every: Annotated[Optional[int], typer.Option("--validate-every", help="Steps between validation-AA measurements.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Data and initialisation seed.")] = None,
@@ -55,6 +56,7 @@ def train(
         "train__lr_drop_step": lr_drop_step, "model__pointer": pointer,
         "model__gcn_layers": gcn_layers, "model__shared_weights": shared_weights,
         "model__node_skip": node_skip,
+        "data__decoys_touch_chain": decoys_touch_chain,
         "train__checkpoint_every": checkpoint_every,
         "train__validate_every": validate_every, "train__seed": seed,
     }

@@ -73,3 +73,41 @@ def test_resume_without_run_is_an_error(tmp_path):
     result = invoke("train", "--preset", "tiny", "--run-dir", tmp_path / "none", "--resume")
     assert result.exit_code == 2
     assert "nothing to resume" in result.output
+
+
+@pytest.mark.slow
+def test_export_then_predict_and_evaluate_structures(tmp_path):
+    from pathlib import Path
+
+    run = tmp_path / "run"
+    assert invoke("train", "--preset", "tiny", "--run-dir", run, "--max-steps", 3,
+                  "--validate-every", 100).exit_code == 0
+    result = invoke("export", "--run-dir", run, "--out", tmp_path / "models" / "sg")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "models" / "sg" / "1" / "saved_model.pb").is_file()
+    result = invoke("export", "--run-dir", run, "--out", tmp_path / "models" / "sg")
+    assert "sg/2" in result.output  # next free version
+
+    data = Path(__file__).parent / "data"
+    out = tmp_path / "ev"
+    result = invoke("evaluate", "--structures", data / "1A8O.pdb.gz", "--realism", "paper",
+                    "--model", tmp_path / "models" / "sg", "--out", out)
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "structures_report.json").read_text())
+    assert report["structures"][0]["positions"] == 70
+    assert 0.0 <= report["aa"] <= 1.0
+
+    result = invoke("evaluate", "--structures", str(data / "*.pdb.gz"), "--realism", "clean",
+                    "--decoder", "hmm", "--out", out)
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "structures_report.json").read_text())
+    assert len(report["structures"]) == 3
+    assert report["aa"] > 0.9  # no noise, no decoys: the HMM threads them
+
+
+def test_evaluate_structures_errors(tmp_path):
+    result = invoke("evaluate", "--structures", str(tmp_path / "*.cif"), "--decoder", "hmm")
+    assert result.exit_code == 2 and "no file matches" in result.output
+    result = invoke("evaluate", "--structures", tmp_path, "--decoder", "hmm",
+                    "--realism", "messy")
+    assert result.exit_code == 2 and "unknown realism 'messy'" in result.output

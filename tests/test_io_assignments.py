@@ -9,6 +9,8 @@ import pytest
 from tf_structgen.common.errors import InputError
 from tf_structgen.io import read_assignments, write_assignments
 
+from io_helpers import assert_input_error
+
 DOCUMENTED = """{
   "model": "saved_models/structgen/1",
   "chains": [
@@ -21,14 +23,6 @@ DOCUMENTED = """{
   ]
 }"""
 
-
-def assert_input_error(call, path, match):
-    """``call()`` raises one line "<path>: ..." matching ``match``."""
-    with pytest.raises(InputError, match=match) as info:
-        call()
-    message = str(info.value)
-    assert message.startswith(f"{path}: "), message
-    assert "\n" not in message
 
 
 def chain(**changes):
@@ -70,7 +64,7 @@ def test_round_trip_with_extra_keys_and_numpy_values(tmp_path):
      r"chains\[0\]: missing key 'sequence'"),
     ({"model": "m", "chains": [chain(id="")]}, "'id' must be a non-empty"),
     ({"model": "m", "chains": [chain(sequence=4)]},
-     "chain 'A': 'sequence' must be a string"),
+     "chain 'A': sequence must be a string"),
     ({"model": "m", "chains": [chain(sequence="")]}, "empty sequence"),
     ({"model": "m", "chains": [chain(sequence="MK1A")]}, "not residue letters"),
     ({"model": "m", "chains": [chain(nodes=[1, 2, 3])]},

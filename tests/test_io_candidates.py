@@ -14,18 +14,12 @@ from tf_structgen.common.residue_constants import ALPHABET
 from tf_structgen.io import (CandidateSet, read_candidates, validate_candidates,
                              write_candidates)
 
+from io_helpers import assert_input_error
+
 DATA = Path(__file__).parent / "data"
 WRITABLE = [".json", ".json.gz", ".npz", ".csv", ".tsv"]
 HEADER = "x,y,z," + ",".join(ALPHABET)
 
-
-def assert_input_error(call, path, match):
-    """``call()`` raises one line "<path>: ..." matching ``match``."""
-    with pytest.raises(InputError, match=match) as info:
-        call()
-    message = str(info.value)
-    assert message.startswith(f"{path}: "), message
-    assert "\n" not in message
 
 
 def make_candidates(m=7, seed=0, ids=True, sequence="MKTAYX"):

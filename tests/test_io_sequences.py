@@ -7,14 +7,7 @@ import pytest
 from tf_structgen.common.errors import InputError
 from tf_structgen.io import SequenceRecord, chain_ids, read_sequences
 
-
-def assert_input_error(call, prefix, match):
-    """``call()`` raises one line "<prefix>: ..." matching ``match``."""
-    with pytest.raises(InputError, match=match) as info:
-        call()
-    message = str(info.value)
-    assert message.startswith(f"{prefix}: "), message
-    assert "\n" not in message
+from io_helpers import assert_input_error
 
 
 def records(*pairs):

@@ -12,16 +12,10 @@ from tf_structgen.common.errors import InputError
 from tf_structgen.io import (ThreadedChain, read_structure_chains,
                              write_threaded_model)
 
+from io_helpers import assert_input_error
+
 DATA = Path(__file__).parent / "data"
 
-
-def assert_input_error(call, path, match):
-    """``call()`` raises one line "<path>: ..." matching ``match``."""
-    with pytest.raises(InputError, match=match) as info:
-        call()
-    message = str(info.value)
-    assert message.startswith(f"{path}: "), message
-    assert "\n" not in message
 
 
 # -------------------------------------------------------------------- reading

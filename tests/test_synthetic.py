@@ -40,6 +40,21 @@ def test_chain_edges_present_in_both_directions():
     assert all(a != b for a, b in edges)
 
 
+def degrees(ex):
+    return np.bincount(ex[F.SOURCE], minlength=len(ex[F.AA_PROBS]))
+
+
+def test_decoys_apart_by_default_and_touching_on_request():
+    ex = example(5)
+    chain = ex[F.TARGET]
+    deg = degrees(ex)
+    assert deg[chain[1:-1]].max() == 2 and deg[chain[[0, -1]]].max() == 1
+    touching = synthetic.DataConfig(decoys_touch_chain=True)
+    degs = [degrees(e)[e[F.TARGET]].mean()
+            for e in (example(i, config=touching) for i in range(5))]
+    assert np.mean(degs) > 2.2  # ~0.5 random decoy neighbours per chain node
+
+
 def test_node_order_is_shuffled():
     t = example(2)[F.TARGET]
     assert not np.array_equal(t, np.arange(len(t)))

@@ -17,9 +17,9 @@ import numbers
 import os
 from collections.abc import Mapping, Sequence
 
-from tf_structgen.common import residue_constants as rc
 from tf_structgen.common.atomic import atomic_write
 from tf_structgen.common.errors import InputError
+from tf_structgen.io.sequences import checked_sequence
 from tf_structgen.io.input_files import read_json
 
 logger = logging.getLogger(__name__)
@@ -46,14 +46,7 @@ def _validated_chain(chain, k: int, source, num_nodes: int | None) -> dict:
     if not isinstance(chain_id, str) or not chain_id:
         raise InputError(f"{where}: 'id' must be a non-empty string")
     where = f"{source}: chain {chain_id!r}"
-    if not isinstance(sequence, str):
-        raise InputError(f"{where}: 'sequence' must be a string")
-    try:
-        sequence = rc.clean_sequence(sequence)
-    except ValueError as e:
-        raise InputError(f"{where}: {e}") from None
-    if not sequence:
-        raise InputError(f"{where}: empty sequence")
+    sequence = checked_sequence(sequence, where)
     nodes, confidence = chain["nodes"], chain["confidence"]
     n = len(sequence)
     for key, values in (("nodes", nodes), ("confidence", confidence)):

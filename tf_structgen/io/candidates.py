@@ -23,6 +23,7 @@ from tf_structgen.common.atomic import atomic_write
 from tf_structgen.common.errors import InputError
 from tf_structgen.io.input_files import (check_input_file, one_line, read_json,
                                          read_text)
+from tf_structgen.io.sequences import checked_sequence
 from tf_structgen.io.structures import STRUCTURE_SUFFIXES, read_structure_chains
 
 logger = logging.getLogger(__name__)
@@ -101,15 +102,7 @@ def _check_no_duplicates(xyz: np.ndarray, source) -> None:
 def _clean_optional_sequence(sequence, source) -> str | None:
     if sequence is None:
         return None
-    if not isinstance(sequence, str):
-        raise InputError(f"{source}: sequence must be a string")
-    try:
-        cleaned = rc.clean_sequence(sequence)
-    except ValueError as e:
-        raise InputError(f"{source}: {e}") from None
-    if not cleaned:
-        raise InputError(f"{source}: sequence is empty")
-    return cleaned
+    return checked_sequence(sequence, str(source))
 
 
 def validate_candidates(xyz, aa_probs, ids=None, source="candidates", *,

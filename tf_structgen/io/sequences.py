@@ -37,7 +37,10 @@ class SequenceRecord:
     sequence: str
 
 
-def _clean(sequence: str, where: str) -> str:
+def checked_sequence(sequence, where: str) -> str:
+    """A cleaned one-letter sequence, or InputError "<where>: ..." (one line)."""
+    if not isinstance(sequence, str):
+        raise InputError(f"{where}: sequence must be a string")
     try:
         cleaned = rc.clean_sequence(sequence)
     except ValueError as e:
@@ -88,7 +91,7 @@ def parse_fasta(text: str, source: str) -> list[SequenceRecord]:
             raise InputError(f"{source}: duplicated record id {record_id!r}")
         seen.add(record_id)
         where = f"{source}: record {record_id!r} (line {lineno})"
-        records.append(SequenceRecord(record_id, _clean("".join(lines), where)))
+        records.append(SequenceRecord(record_id, checked_sequence("".join(lines), where)))
     return records
 
 
@@ -122,7 +125,7 @@ def read_sequences(arg: str | os.PathLike) -> list[SequenceRecord]:
     else:
         shown = text if len(text) <= 20 else text[:17] + "..."
         records = [SequenceRecord(_LITERAL_CHAIN_ID,
-                                  _clean(text, f"sequence {shown!r}"))]
+                                  checked_sequence(text, f"sequence {shown!r}"))]
     logger.info("Read %d sequence(s): %s", len(records),
                 ", ".join(f"{r.id} ({len(r.sequence)} aa)" for r in records))
     return records
