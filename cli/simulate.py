@@ -47,15 +47,20 @@ def simulate(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ):
-    """Simulate detector output (candidates + truth) from a real structure."""
+    """Simulate detector output (candidates + truth) from a real structure.
+
+    Residues missing from the model (gaps in the numbering) become 'X' in the
+    written sequence and have no node.
+    """
     configure_logging(verbose)
     with user_errors(verbose):
         from tf_structgen.common.atomic import atomic_write
-        from tf_structgen.evaluation.structures import candidate_set, simulate_structure
+        from tf_structgen.evaluation.structures import (candidate_set, simulate_structure,
+                                                          with_numbering_gaps)
         from tf_structgen.io import chain_ids, read_structure_chains, write_assignments, write_candidates
 
         settings = build_realism(realism, noise, top1, missing, decoys, node_budget, near_decoys)
-        chains = read_structure_chains(structure)
+        chains = [with_numbering_gaps(c) for c in read_structure_chains(structure)]
         sim = simulate_structure(chains, settings, seed)
         cands = candidate_set(sim)
         if len(chains) == 1:

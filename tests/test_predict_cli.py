@@ -73,8 +73,7 @@ def test_hmm_predict_writes_formats_md_outputs(simulated, tmp_path, suffix):
 
     as_array = lambda c: np.array([-1 if v is None else v for v in c["nodes"]])
     correct, total = count_correct([as_array(c) for c in truth["chains"]],
-                                   [as_array(c) for c in data["chains"]],
-                                   [c["sequence"] for c in data["chains"]])
+                                   [as_array(c) for c in data["chains"]])
     assert correct / total > 0.8
 
 
@@ -185,11 +184,30 @@ def test_bad_input_is_one_line_and_leaves_nothing(tmp_path, monkeypatch, setup, 
     assert not Path("m.pdb").exists() and not Path("a.json").exists()
 
 
-def test_count_correct_matches_identical_chains_by_permutation():
+def test_count_correct_matches_copies_by_permutation():
     from tf_structgen.evaluation.structures import count_correct
 
     truth = [np.array([0, 1, -1]), np.array([3, 4, 5]), np.array([7, 8])]
     predicted = [np.array([3, 4, 5]), np.array([0, 1, 2]), np.array([7, -1])]
-    # Chains 0 and 1 are copies of one sequence: swapping them is not an error.
-    assert count_correct(truth, predicted, ["AAA", "AAA", "GG"]) == (6, 7)
-    assert count_correct(truth, predicted, ["AAA", "CCC", "GG"]) == (1, 7)
+    # Chains 0 and 1 swapped (copies of a homo-oligomer): not an error.
+    assert count_correct(truth, predicted) == (6, 7)
+    # Residue numbers align copies that start at different residues.
+    numbers = [np.array([10, 11, 12]), np.array([11, 12, 13]), np.array([1, 2])]
+    # Predicted chain 0 sits on copy 1 (residues 11, 12 -> nodes 3, 4) and
+    # predicted chain 1 on copy 0 (residue 11 -> node 1).
+    shifted = [np.array([9, 3, 4]), np.array([1, -1, -1]), np.array([7, 8])]
+    assert count_correct(truth, shifted, numbers) == (5, 7)
+    assert count_correct(truth, [np.array([9, 9, 9]), np.array([-1] * 3), np.array([8, 7])]) == (0, 7)
+
+
+def test_numbering_gaps_become_unknown_residues_without_nodes():
+    from tf_structgen.evaluation.structures import with_numbering_gaps
+    from tf_structgen.io import ChainRecord
+
+    chain = ChainRecord(id="A", sequence="MKG", ca_xyz=np.arange(9.0).reshape(3, 3),
+                        residue_numbers=np.array([5, 6, 9]))
+    filled = with_numbering_gaps(chain)
+    assert filled.sequence == "MKXXG"
+    assert filled.residue_numbers.tolist() == [5, 6, 7, 8, 9]
+    assert np.isnan(filled.ca_xyz[2:4]).all()
+    np.testing.assert_array_equal(filled.ca_xyz[4], [6.0, 7.0, 8.0])

@@ -14,12 +14,45 @@ from tf_structgen.io import CandidateSet, ChainRecord, SequenceRecord, read_stru
 logger = logging.getLogger(__name__)
 
 
+# Longest numbering gap filled with unknown residues; longer jumps are
+# treated as a break without placeholders.
+MAX_FILLED_GAP = 100
+
+
+def with_numbering_gaps(chain: ChainRecord) -> ChainRecord:
+    """Fills gaps in the author numbering with unknown residues ('X', no Cα).
+
+    Residues missing from the deposited model keep their place in the
+    sequence, as in the user's FASTA, so a chain break is a run of positions
+    without a node instead of two residues glued together. Their identity is
+    not in the coordinates, hence 'X'.
+    """
+    numbers = np.asarray(chain.residue_numbers)
+    if len(numbers) < 2:
+        return chain
+    steps = np.diff(numbers)
+    fill = np.where((steps > 1) & (steps <= MAX_FILLED_GAP + 1), steps - 1, 0)
+    if not fill.any():
+        return chain
+    seq, xyz, nums = [chain.sequence[0]], [chain.ca_xyz[:1]], [numbers[:1]]
+    for i, k in enumerate(fill):
+        if k:
+            seq.append("X" * k)
+            xyz.append(np.full((k, 3), np.nan))
+            nums.append(numbers[i] + 1 + np.arange(k))
+        seq.append(chain.sequence[i + 1])
+        xyz.append(chain.ca_xyz[i + 1:i + 2])
+        nums.append(numbers[i + 1:i + 2])
+    return ChainRecord(id=chain.id, sequence="".join(seq),
+                       ca_xyz=np.concatenate(xyz), residue_numbers=np.concatenate(nums))
+
+
 def simulate_structure(chains: Sequence[ChainRecord], realism: Realism,
                        seed: int) -> Simulation:
     """All protein chains of one structure -> one simulated candidate set.
 
-    Each chain's sequence is its observed residues in order (residues absent
-    from the deposited model cannot be placed and are left out).
+    Pass chains through :func:`with_numbering_gaps` first to keep missing
+    residues in register.
     """
     rng = np.random.default_rng(seed)
     return simulate([(c.sequence, c.ca_xyz) for c in chains], realism, rng)
@@ -30,25 +63,30 @@ def candidate_set(sim: Simulation) -> CandidateSet:
 
 
 def count_correct(truth: Sequence[np.ndarray], predicted: Sequence[np.ndarray],
-                  sequences: Sequence[str]) -> tuple[int, int]:
+                  residue_numbers: Sequence[np.ndarray] | None = None) -> tuple[int, int]:
     """Correct positions and positions with a true node, over all chains.
 
-    Copies of one sequence (homo-oligomers) are interchangeable: predicted
-    chains are matched to true chains of the same sequence by the
-    permutation with the most correct positions (Hungarian algorithm).
+    Chain labels are arbitrary: threading chain A's sequence into copy B of
+    a homo-oligomer builds a correct model. Predicted chains are therefore
+    matched one-to-one to true chains by the Hungarian algorithm, a position
+    counting as correct when it holds the node of the same residue (same
+    residue number, or same index when ``residue_numbers`` is None) of the
+    matched true chain. Different proteins never share true nodes, so the
+    matching only pairs copies of one sequence.
     """
     from scipy.optimize import linear_sum_assignment
 
-    correct = 0
-    groups: dict[str, list[int]] = {}
-    for k, seq in enumerate(sequences):
-        groups.setdefault(seq, []).append(k)
-    for members in groups.values():
-        score = np.array([[int(((truth[t] >= 0) & (predicted[p] == truth[t])).sum())
-                           for t in members] for p in members])
-        rows, cols = linear_sum_assignment(score, maximize=True)
-        correct += int(score[rows, cols].sum())
-    return correct, int(sum((t >= 0).sum() for t in truth))
+    k = len(truth)
+    if residue_numbers is None:
+        residue_numbers = [np.arange(len(t)) for t in truth]
+    score = np.zeros((k, k), dtype=np.int64)
+    for t in range(k):
+        true_of = {int(r): int(v) for r, v in zip(residue_numbers[t], truth[t]) if v >= 0}
+        for p in range(k):
+            score[p, t] = sum(true_of.get(int(r)) == int(v)
+                              for r, v in zip(residue_numbers[p], predicted[p]) if v >= 0)
+    rows, cols = linear_sum_assignment(score, maximize=True)
+    return int(score[rows, cols].sum()), int(sum((t >= 0).sum() for t in truth))
 
 
 def evaluate_structures(paths: Sequence[Path], thread: Callable, realism: Realism,
@@ -69,12 +107,12 @@ def evaluate_structures(paths: Sequence[Path], thread: Callable, realism: Realis
     """
     rows = []
     for k, path in enumerate(paths):
-        chains = read_structure_chains(path)
+        chains = [with_numbering_gaps(c) for c in read_structure_chains(path)]
         sim = simulate_structure(chains, realism, seed + k)
         records = [SequenceRecord(c.id, c.sequence) for c in chains]
         result = thread(candidate_set(sim), records)
         correct, total = count_correct(sim.truth, [c.nodes for c in result],
-                                       [c.sequence for c in chains])
+                                       [c.residue_numbers for c in chains])
         rows.append({"structure": Path(path).name, "chains": len(chains),
                      "positions": total, "correct": correct,
                      "aa": correct / total if total else float("nan"),

@@ -1,0 +1,111 @@
+"""Time and peak memory of threading large candidate sets (several chains).
+
+Builds candidate sets of m nodes from real chains (dev_chains_ca.json.gz,
+translated apart so chains do not overlap, simulated at a realism preset,
+decoys up to m nodes), threads them with the bundled SavedModel (`unique`
+decoder) and with the HMM, each in a fresh subprocess, and prints wall time
+(model load excluded and included) and the child's peak RSS.
+
+Usage (from the repository root):
+
+    python benchmarks/predict_scaling.py [--nodes 500 5000 20000] [--decoders unique hmm]
+        [--realism realistic] [--model saved_models/structgen]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "dev_chains_ca.json.gz"
+
+CHILD = r"""
+import json, resource, sys, time
+t0 = time.perf_counter()
+import numpy as np
+import tf_structgen
+from tf_structgen.inference.predictor import Predictor
+from tf_structgen.inference.model_store import resolve_model_dir
+from tf_structgen.io import read_candidates, read_sequences
+from tf_structgen.evaluation.structures import count_correct
+cands_path, fasta, truth_path, decoder, model = sys.argv[1:6]
+cands = read_candidates(cands_path)
+records = read_sequences(fasta)
+predictor = Predictor(None if decoder == "hmm" else resolve_model_dir(model or None),
+                      decoder=decoder, coord_noise=0.3)
+t1 = time.perf_counter()
+result = predictor.thread(cands, records)
+t2 = time.perf_counter()
+truth = [np.array([-1 if v is None else v for v in c["nodes"]])
+         for c in json.load(open(truth_path))["chains"]]
+correct, total = count_correct(truth, [c.nodes for c in result])
+print(json.dumps({"thread_s": t2 - t1, "total_s": t2 - t0, "aa": correct / total,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def build_set(chains, m, realism, out_dir):
+    import numpy as np
+
+    sys.path.insert(0, str(REPO_ROOT))
+    from tf_structgen.data.simulate import REALISM_PRESETS, chain_from_record, simulate
+    from tf_structgen.io import CandidateSet, write_assignments, write_candidates
+
+    rng = np.random.default_rng(0)
+    picked, residues = [], 0
+    for k, record in enumerate(chains):
+        if residues > 0.45 * m:
+            break
+        seq, ca = chain_from_record(record)
+        ca = ca - np.nanmean(ca, axis=0) + np.array([90.0 * (k % 6), 90.0 * (k // 6), 0.0])
+        picked.append((seq, ca))
+        residues += len(seq)
+    import dataclasses
+    realism_cfg = dataclasses.replace(REALISM_PRESETS[realism], node_budget=m)
+    sim = simulate(picked, realism_cfg, rng)
+    cands = out_dir / f"cands_{m}.npz"
+    write_candidates(CandidateSet(xyz=sim.xyz, aa_probs=sim.aa_probs), cands)
+    fasta = out_dir / f"seq_{m}.fasta"
+    fasta.write_text("".join(f">c{k}\n{seq}\n" for k, (seq, _) in enumerate(picked)))
+    truth = out_dir / f"truth_{m}.json"
+    write_assignments(truth, "truth", [
+        {"id": f"c{k}", "sequence": seq, "nodes": [int(v) if v >= 0 else None for v in t],
+         "confidence": [1.0] * len(t)} for k, ((seq, _), t) in enumerate(zip(picked, sim.truth))])
+    return cands, fasta, truth, len(picked), residues, sim.num_nodes
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", default=str(DEFAULT_DATA))
+    parser.add_argument("--nodes", type=int, nargs="+", default=[500, 2000, 5000, 20000])
+    parser.add_argument("--decoders", nargs="+", default=["unique", "hmm"])
+    parser.add_argument("--realism", default="realistic")
+    parser.add_argument("--model", default="")
+    args = parser.parse_args()
+    chains = json.load(gzip.open(args.data))
+    print(f"{'nodes':>6} {'chains':>6} {'residues':>8} {'decoder':>7} {'thread s':>9} "
+          f"{'total s':>8} {'peak RSS MB':>11} {'AA':>6}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for m in args.nodes:
+            cands, fasta, truth, n_chains, residues, nodes = build_set(
+                chains, m, args.realism, pathlib.Path(tmp))
+            for decoder in args.decoders:
+                run = subprocess.run([sys.executable, "-c", CHILD, str(cands), str(fasta),
+                                      str(truth), decoder, args.model],
+                                     capture_output=True, text=True)
+                if run.returncode != 0:
+                    print(f"{m:>6} {decoder}: failed\n{run.stderr[-1500:]}")
+                    continue
+                r = json.loads(run.stdout.strip().splitlines()[-1])
+                print(f"{nodes:>6} {n_chains:>6} {residues:>8} {decoder:>7} {r['thread_s']:>9.2f} "
+                      f"{r['total_s']:>8.2f} {r['peak_rss_mb']:>11.0f} {r['aa']:>6.3f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
