@@ -37,6 +37,8 @@ def train(
     validate_every: Annotated[Optional[int], typer.Option("--validate-every", help="Steps between validation-AA measurements.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Data and initialisation seed.")] = None,
     time_limit: Annotated[Optional[str], typer.Option("--time-limit", help="Stop and checkpoint after this wall time (e.g. 30m).")] = None,
+    strategy: Annotated[str, typer.Option(help="default (one device), mirrored (all local GPUs, or --logical-cpus), multi-worker (TF_CONFIG).")] = "default",
+    logical_cpus: Annotated[Optional[int], typer.Option("--logical-cpus", help="Split the CPU into N logical devices (test multi-replica training without GPUs).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the run directory's latest checkpoint.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ):
@@ -67,6 +69,9 @@ def train(
         except ValueError as e:
             raise fail(str(e)) from None
         limit = parse_duration(time_limit) if time_limit else None
+        from tf_structgen.training.distribute import make_strategy
+
+        dist = make_strategy(strategy, logical_cpus)
         sigterm_as_interrupt()
         columns = (TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("{task.fields[rate]:.2f} steps/s"),
@@ -84,7 +89,8 @@ def train(
                                 loss=info.loss, aa=last_aa[0])
             try:
                 info = run_training(run_dir, chosen, resume=resume,
-                                    time_limit_s=limit, on_step=on_step)
+                                    time_limit_s=limit, on_step=on_step,
+                                    strategy=dist)
             except KeyboardInterrupt:
                 typer.echo(f"interrupted; checkpoint saved in {run_dir}; "
                            "continue with --resume", err=True)

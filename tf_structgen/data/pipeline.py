@@ -93,17 +93,22 @@ def dataset_from_examples(make_examples: Callable[[], Iterator[dict]],
 def synthetic_dataset(config: synthetic.DataConfig, *, batch_size: int,
                       seed: int, stream: int = synthetic.TRAIN_STREAM,
                       start: int = 0, count: int | None = None,
-                      reverse: bool | None = None) -> tf.data.Dataset:
+                      reverse: bool | None = None,
+                      shard: tuple[int, int] = (0, 1),
+                      shard_block: int | None = None) -> tf.data.Dataset:
     """A batched dataset of paper-protocol graphs (infinite when count is None).
 
     Example ``i`` of the stream is the same whatever ``start`` and
     ``batch_size`` are, so a run resumed at step s uses
-    ``start = s * batch_size``.
+    ``start = s * batch_size``. ``shard = (r, R)``: input pipeline r of R
+    keeps the r-th of every R blocks of ``shard_block`` (default
+    ``batch_size``) examples.
     """
     return dataset_from_examples(
         lambda: synthetic.paper_examples(config, seed=seed, stream=stream,
                                          start=start, count=count,
-                                         reverse=reverse),
+                                         reverse=reverse, shard=shard,
+                                         shard_block=shard_block or batch_size),
         batch_size)
 
 

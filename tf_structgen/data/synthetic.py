@@ -157,9 +157,18 @@ def paper_example(config: DataConfig, rng: np.random.Generator,
 
 def paper_examples(config: DataConfig, *, seed: int, stream: int,
                    start: int = 0, count: int | None = None,
-                   reverse: bool | None = None):
-    """Yields examples ``start, start + 1, ...`` (forever when count is None)."""
+                   reverse: bool | None = None, shard: tuple[int, int] = (0, 1),
+                   shard_block: int = 1):
+    """Yields examples ``start, start + 1, ...`` (forever when count is None).
+
+    With ``shard = (r, R)`` only the r-th of every R consecutive blocks of
+    ``shard_block`` examples is kept: R data-parallel replicas, each feeding
+    blocks of its per-replica batch, together see exactly the single-device
+    stream.
+    """
+    replica, num_replicas = shard
     index = start
     while count is None or index < start + count:
-        yield paper_example(config, example_rng(seed, stream, index), reverse)
+        if (index - start) // shard_block % num_replicas == replica:
+            yield paper_example(config, example_rng(seed, stream, index), reverse)
         index += 1

@@ -73,6 +73,10 @@ def _format_of(path: Path, formats: dict[str, str]) -> str:
 
 
 def _as_float_array(value, name: str, source) -> np.ndarray:
+    # numpy would silently drop the imaginary part (NPZ can hold complex).
+    if isinstance(value, np.ndarray) and np.iscomplexobj(value):
+        raise InputError(f"{source}: {name} has complex numbers, expected "
+                         f"real numbers")
     try:
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -154,10 +158,14 @@ def validate_candidates(xyz, aa_probs, ids=None, source="candidates", *,
     if (probs < 0).any():
         raise InputError(f"{source}: aa_probs has a negative value at node "
                          f"{_first_row(probs < 0)}")
-    totals = probs.sum(axis=1, keepdims=True)
-    if (totals == 0).any():
+    # Scale each row by its largest score first, so that huge scores (1e308)
+    # cannot overflow the sum to inf and turn the row into zeros.
+    peaks = probs.max(axis=1, keepdims=True)
+    if (peaks == 0).any():
         raise InputError(f"{source}: aa_probs row of node "
-                         f"{_first_row(totals == 0)} is all zeros")
+                         f"{_first_row(peaks == 0)} is all zeros")
+    probs = probs / peaks
+    totals = probs.sum(axis=1, keepdims=True)
     if ids is not None:
         ids = tuple(str(i) for i in
                     np.asarray(ids, dtype=object).ravel().tolist())

@@ -119,7 +119,9 @@ def read_sequences(arg: str | os.PathLike) -> list[SequenceRecord]:
         records = parse_fasta(read_text(text), source=text)
     elif "/" in text or os.sep in text or text.lower().endswith(
             _FASTA_SUFFIXES):
-        raise InputError(f"{text}: no such file")
+        # repr() for odd arguments, so that e.g. "/\r" stays on one line.
+        shown = text if text.isprintable() else repr(text)
+        raise InputError(f"{shown}: no such file")
     elif text.lstrip().startswith(">"):
         records = parse_fasta(text, source="sequence")
     else:

@@ -154,13 +154,26 @@ def read_structure_chains(path: str | os.PathLike) -> list[ChainRecord]:
     path = Path(path)
     chains = []
     for chain in _first_model(path):
-        residues = [r for r in map(_protein_ca, chain) if r is not None]
+        try:
+            residues = [r for r in map(_protein_ca, chain) if r is not None]
+        except Exception as e:  # noqa: BLE001 - Biopython's lazy errors, e.g.
+            # a multi-character altloc only fails when the altlocs are sorted.
+            raise InputError(f"{path}: cannot read chain {chain.id!r} "
+                             f"({one_line(e)})") from None
         if not residues:
             continue
+        with np.errstate(over="ignore"):
+            ca_xyz = np.array([a.coord for _, a in residues], dtype=np.float32)
+        finite = np.isfinite(ca_xyz).all(axis=1)
+        if not finite.all():
+            atom = residues[int(np.flatnonzero(~finite)[0])][1]
+            raise InputError(f"{path}: chain {chain.id!r} residue "
+                             f"{atom.get_parent().id[1]}: CA coordinates are "
+                             f"NaN, infinite or too large")
         chains.append(ChainRecord(
             id=chain.id,
             sequence="".join(letter for letter, _ in residues),
-            ca_xyz=np.array([a.coord for _, a in residues], dtype=np.float32),
+            ca_xyz=ca_xyz,
             residue_numbers=np.array(
                 [a.get_parent().id[1] for _, a in residues], dtype=np.int64)))
     if not chains:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import shutil
 import time
 from pathlib import Path
 from typing import Callable
@@ -94,9 +95,53 @@ def validation_batches(preset: Preset, count: int | None = None, seed: int | Non
         count=count or preset.train.validation_size, reverse=False)
 
 
+def _is_chief(strategy: tf.distribute.Strategy) -> bool:
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    return (resolver.task_type == "worker" and resolver.task_id == 0
+            and "chief" not in resolver.cluster_spec().as_dict())
+
+
+def _output_dir(run_dir: Path, strategy: tf.distribute.Strategy) -> Path:
+    """The chief writes checkpoints and logs into the run directory; other
+    workers (which must still save, for the collective ops) into a scratch
+    folder removed when they finish."""
+    if _is_chief(strategy):
+        return run_dir
+    return run_dir / f".worker-{strategy.cluster_resolver.task_id}"
+
+
+def _training_data(preset: Preset, strategy: tf.distribute.Strategy, start_step: int):
+    """The training stream from ``start_step``, split over the replicas.
+
+    Input pipeline w of N (one per worker) serves its L local replicas: it
+    keeps the w-th of every N chunks of L per-replica batches, so global
+    batch k holds examples [k B, (k + 1) B) whatever the layout.
+    """
+    cfg = preset.train
+    replicas = strategy.num_replicas_in_sync
+    per_replica = cfg.batch_size // replicas
+    common = dict(seed=cfg.seed, start=start_step * cfg.batch_size)
+    if replicas == 1:
+        return pipeline.synthetic_dataset(preset.data, batch_size=cfg.batch_size, **common)
+
+    def make(context: tf.distribute.InputContext):
+        local = replicas // context.num_input_pipelines
+        return pipeline.synthetic_dataset(
+            preset.data, batch_size=per_replica, **common,
+            shard=(context.input_pipeline_id, context.num_input_pipelines),
+            shard_block=per_replica * local)
+
+    return strategy.distribute_datasets_from_function(make)
+
+
 def train(run_dir: str | Path, preset: Preset, *, resume: bool = False,
           time_limit_s: float | None = None,
-          on_step: Callable[[StepInfo], None] | None = None) -> StepInfo:
+          on_step: Callable[[StepInfo], None] | None = None,
+          strategy: tf.distribute.Strategy | None = None) -> StepInfo:
     """Trains (or resumes) a run to ``preset.train.max_steps``.
 
     Checkpoints every ``checkpoint_every`` steps and whenever the loop ends
@@ -111,6 +156,9 @@ def train(run_dir: str | Path, preset: Preset, *, resume: bool = False,
       resume: continue from the latest checkpoint.
       time_limit_s: stop (and checkpoint) after this much wall time.
       on_step: progress callback.
+      strategy: a ``tf.distribute`` strategy (default: the current one, one
+        device). ``batch_size`` is the global batch, split evenly over the
+        replicas; the replicas together see the single-device data stream.
 
     Returns:
       The last step's info.
@@ -133,37 +181,49 @@ def train(run_dir: str | Path, preset: Preset, *, resume: bool = False,
 
     log_devices()
     cfg = preset.train
+    strategy = strategy or tf.distribute.get_strategy()
+    replicas = strategy.num_replicas_in_sync
+    if cfg.batch_size % replicas:
+        raise InputError(f"batch size {cfg.batch_size} does not split evenly over "
+                         f"{replicas} replicas")
+    logger.info("%s with %d replica(s), global batch %d", type(strategy).__name__,
+                replicas, cfg.batch_size)
     tf.keras.utils.set_random_seed(cfg.seed)
     probe = next(iter(pipeline.synthetic_dataset(preset.data, batch_size=1,
                                                  seed=cfg.seed, count=1)))
-    model = build_model(preset, probe)
-    schedule = tf.keras.optimizers.schedules.PiecewiseConstantDecay(
-        [cfg.lr_drop_step], [cfg.learning_rate, cfg.learning_rate_after])
-    optimizer = tf.keras.optimizers.Adam(schedule)
-    optimizer.build(model.trainable_variables)
-    ckpt, step_var = _checkpoint(model, optimizer)
-    manager = tf.train.CheckpointManager(ckpt, str(ckpt_dir),
+    with strategy.scope():
+        model = build_model(preset, probe)
+        schedule = tf.keras.optimizers.schedules.PiecewiseConstantDecay(
+            [cfg.lr_drop_step], [cfg.learning_rate, cfg.learning_rate_after])
+        optimizer = tf.keras.optimizers.Adam(schedule)
+        optimizer.build(model.trainable_variables)
+        ckpt, step_var = _checkpoint(model, optimizer)
+    out_dir = _output_dir(run_dir, strategy)
+    manager = tf.train.CheckpointManager(ckpt, str(out_dir / CHECKPOINT_DIR),
                                          max_to_keep=cfg.keep_checkpoints)
     if resume:
         ckpt.restore(latest).assert_existing_objects_matched()
         logger.info("resumed from %s at step %d", latest, int(step_var.numpy()))
     start_step = int(step_var.numpy())
 
-    dataset = pipeline.synthetic_dataset(
-        preset.data, batch_size=cfg.batch_size, seed=cfg.seed,
-        start=start_step * cfg.batch_size)
+    dataset = _training_data(preset, strategy, start_step)
     validation = validation_batches(preset)
+
+    def replica_step(graph):
+        with tf.GradientTape() as tape:
+            # Gradients are summed over replicas: scale to the global mean.
+            loss = pointer_loss(model(graph, training=True), graph) / replicas
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return loss
 
     @tf.function(input_signature=[dataset.element_spec])
     def train_step(graph):
-        with tf.GradientTape() as tape:
-            loss = pointer_loss(model(graph, training=True), graph)
-        grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        losses = strategy.run(replica_step, args=(graph,))
         step_var.assign_add(1)
-        return loss
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None)
 
-    writer = tf.summary.create_file_writer(str(run_dir / LOG_DIR))
+    writer = tf.summary.create_file_writer(str(out_dir / LOG_DIR))
     info = StepInfo(step=start_step, max_steps=cfg.max_steps, loss=float("nan"),
                     steps_per_second=0.0)
     saved_step = start_step
@@ -203,4 +263,6 @@ def train(run_dir: str | Path, preset: Preset, *, resume: bool = False,
         if step != saved_step:
             manager.save(checkpoint_number=step)
         writer.flush()
+        if out_dir != run_dir:
+            shutil.rmtree(out_dir, ignore_errors=True)
     return info
