@@ -20,6 +20,8 @@ def predict(
     decoder: Annotated[str, typer.Option(help="unique (each node once, chains disjoint), greedy (argmax), or hmm (classical Viterbi, no network).")] = "unique",
     min_confidence: Annotated[float, typer.Option("--min-confidence", help="Positions whose best free node is less probable stay unassigned.")] = 0.1,
     coord_noise: Annotated[float, typer.Option("--coord-noise", help="Expected coordinate error (Å) of the candidates (HMM decoder).")] = 0.3,
+    runner: Annotated[Optional[str], typer.Option(help="Batch mode on Apache Beam: DirectRunner (local, all cores), DataflowRunner, FlinkRunner, SparkRunner. Default: in-process loop.")] = None,
+    beam_option: Annotated[Optional[list[str]], typer.Option("--beam-option", help="Extra Beam pipeline option, e.g. --beam-option=--direct_num_workers=2 (repeatable).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="Batch mode: model format, pdb or cif.")] = "cif",
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ):
@@ -47,6 +49,10 @@ def predict(
         if fmt not in ("pdb", "cif"):
             raise fail("--format must be pdb or cif")
         out.mkdir(parents=True, exist_ok=True)
+        if runner is not None:
+            return _predict_beam(jobs, inputs, sequence, out, fmt, runner, beam_option or [],
+                                 model_dir, decoder=decoder, direction=direction,
+                                 min_confidence=min_confidence, coord_noise=coord_noise)
         failures = _predict_batch(predictor, jobs, inputs, sequence, out, fmt)
     typer.echo(f"{len(inputs) - failures}/{len(inputs)} files threaded into {out}")
     if failures:
@@ -69,3 +75,23 @@ def _predict_batch(predictor, jobs, inputs, sequence, out, fmt) -> int:
                 typer.echo(f"error: {e}", err=True)
             progress.advance(task)
     return failures
+
+
+def _predict_beam(jobs, inputs, sequence, out, fmt, runner, beam_options, model_dir,
+                  **predictor_kwargs):
+    from tf_structgen.inference.beam_pipeline import run_pipeline
+
+    for old in out.glob("errors-*.txt"):
+        old.unlink()
+    planned = list(jobs.batch_outputs(inputs, out, fmt))
+    done = run_pipeline(planned, out, model_dir=str(model_dir) if model_dir else None,
+                        sequence_arg=sequence, runner=runner, pipeline_args=beam_options,
+                        **predictor_kwargs)
+    errors = [line for f in sorted(out.glob("errors-*.txt"))
+              for line in f.read_text().splitlines() if line]
+    for line in errors:
+        typer.echo(f"error: {line}", err=True)
+    typer.echo(f"{done - len(errors)}/{done} files threaded into {out} "
+               f"({len(planned) - done} already done, skipped)")
+    if errors:
+        raise typer.Exit(1)

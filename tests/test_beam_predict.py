@@ -1,0 +1,75 @@
+"""Batch prediction on Apache Beam's DirectRunner."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from tf_structgen.cli.main import app
+from tf_structgen.io import CandidateSet, write_candidates
+
+runner = CliRunner()
+
+
+def chain_set(k: int) -> CandidateSet:
+    """A 12-residue helix-like trace plus 8 decoys, sequence inside."""
+    rng = np.random.default_rng(k)
+    t = np.arange(12)
+    chain = np.stack([2.3 * np.cos(1.75 * t), 2.3 * np.sin(1.75 * t), 1.5 * t], 1)
+    decoys = rng.uniform(-15, 15, size=(8, 3)) + [30, 0, 0]
+    seq = "".join(rng.choice(list("ACDEFGHIKLMNPQRSTVWY"), 12))
+    probs = np.full((20, 20), 0.01)
+    for i, a in enumerate(seq):
+        probs[i, "ACDEFGHIKLMNPQRSTVWY".index(a)] = 0.81
+    probs[12:] = rng.dirichlet(np.ones(20), size=8)
+    return CandidateSet(xyz=np.concatenate([chain, decoys]).astype(np.float32),
+                        aa_probs=probs.astype(np.float32), sequence=seq)
+
+
+@pytest.fixture(scope="module")
+def many_files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("many")
+    for k in range(200):
+        write_candidates(chain_set(k), d / f"set{k:03d}.npz")
+    (d / "broken.json").write_text('{"nodes": {"xyz": [[0, 0]], "aa_probs": [[1]]}}')
+    return d
+
+
+@pytest.mark.slow
+def test_hundreds_of_files_bad_ones_reported_and_rerun_skips(many_files, tmp_path):
+    out = tmp_path / "out"
+    args = ["predict", str(many_files), "--out", str(out), "--decoder", "hmm",
+            "--runner", "DirectRunner"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert "200/201 files threaded" in result.output
+    assert "broken.json" in result.output
+    assert len(list(out.glob("set*.cif"))) == 200
+    chain = json.loads((out / "set007.assignments.json").read_text())["chains"][0]
+    assert sum(v is not None for v in chain["nodes"]) >= 10
+    assert len(set(v for v in chain["nodes"] if v is not None)) == \
+        sum(v is not None for v in chain["nodes"])
+    (out / "set010.cif").unlink()  # an interrupted run: one output missing
+    result = runner.invoke(app, args)
+    assert "0 already done" not in result.output
+    assert "(199 already done, skipped)" in result.output
+    assert (out / "set010.cif").exists()
+
+
+@pytest.mark.slow
+def test_neural_model_through_run_inference(many_files, exported_model, tmp_path):
+    files = tmp_path / "few"
+    files.mkdir()
+    for k in range(4):
+        (files / f"set{k:03d}.npz").write_bytes((many_files / f"set{k:03d}.npz").read_bytes())
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["predict", str(files), "--out", str(out), "--model",
+                                 str(exported_model), "--runner", "DirectRunner",
+                                 "--min-confidence", "0", "--format", "pdb"])
+    assert result.exit_code == 0, result.output
+    assert "4/4 files threaded" in result.output
+    data = json.loads((out / "set002.assignments.json").read_text())
+    assert data["model"].endswith("/1")
+    assert len(data["chains"][0]["nodes"]) == 12
