@@ -87,7 +87,9 @@ def main():
     parser.add_argument("--decoders", nargs="+", default=["unique", "hmm"])
     parser.add_argument("--realism", default="realistic")
     parser.add_argument("--model", default="")
+    parser.add_argument("--plot", default="", help="Write time and peak RSS vs nodes here (PNG).")
     args = parser.parse_args()
+    rows = []
     chains = json.load(gzip.open(args.data))
     print(f"{'nodes':>6} {'chains':>6} {'residues':>8} {'decoder':>7} {'thread s':>9} "
           f"{'total s':>8} {'peak RSS MB':>11} {'AA':>6}")
@@ -103,8 +105,34 @@ def main():
                     print(f"{m:>6} {decoder}: failed\n{run.stderr[-1500:]}")
                     continue
                 r = json.loads(run.stdout.strip().splitlines()[-1])
+                rows.append((nodes, decoder, r))
                 print(f"{nodes:>6} {n_chains:>6} {residues:>8} {decoder:>7} {r['thread_s']:>9.2f} "
                       f"{r['total_s']:>8.2f} {r['peak_rss_mb']:>11.0f} {r['aa']:>6.3f}", flush=True)
+
+    if args.plot:
+        plot(rows, args.plot)
+
+
+def plot(rows, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(10, 4))
+    for decoder in sorted({d for _, d, _ in rows}):
+        pts = sorted((n, r) for n, d, r in rows if d == decoder)
+        nodes = [n for n, _ in pts]
+        ax_t.plot(nodes, [r["total_s"] for _, r in pts], "o-", label=decoder)
+        ax_m.plot(nodes, [r["peak_rss_mb"] for _, r in pts], "o-", label=decoder)
+    ax_t.set(xlabel="candidate nodes", ylabel="wall time incl. start-up (s)", title="Time")
+    ax_m.set(xlabel="candidate nodes", ylabel="peak RSS (MB)", title="Memory")
+    for ax in (ax_t, ax_m):
+        ax.legend()
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

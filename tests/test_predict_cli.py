@@ -211,3 +211,23 @@ def test_numbering_gaps_become_unknown_residues_without_nodes():
     assert filled.residue_numbers.tolist() == [5, 6, 7, 8, 9]
     assert np.isnan(filled.ca_xyz[2:4]).all()
     np.testing.assert_array_equal(filled.ca_xyz[4], [6.0, 7.0, 8.0])
+
+
+def test_limits_are_clear_errors(tmp_path, monkeypatch):
+    from tf_structgen.inference import predictor
+
+    rng = np.random.default_rng(0)
+    cands = {"nodes": {"xyz": (rng.random((30, 3)) * 50).tolist(),
+                       "aa_probs": rng.dirichlet(np.ones(20), size=30).tolist()}}
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(cands))
+    monkeypatch.setattr(predictor, "MAX_CHAIN_ENTRIES", 30 * 9)
+    result = invoke("predict", path, "--sequence", "ACDEFGHIKL", "--out", tmp_path / "m.pdb",
+                    "--decoder", "hmm")
+    assert result.exit_code == 2
+    assert "10-residue chain against 30 candidates" in result.output
+    monkeypatch.setattr(predictor, "MAX_NODES", 29)
+    result = invoke("predict", path, "--sequence", "AC", "--out", tmp_path / "m.pdb",
+                    "--decoder", "hmm")
+    assert result.exit_code == 2 and "30 candidates exceed the limit of 29" in result.output
+    assert not (tmp_path / "m.pdb").exists()

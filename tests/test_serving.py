@@ -128,3 +128,23 @@ def test_saved_model_cli_shows_the_signature(exported_model):
                  "node_index", "confidence", "top_nodes", "top_log_probs"):
         assert f"['{name}']" in text
     assert "shape: (-1, -1, 20)" in text
+
+
+@pytest.mark.parametrize("change", [
+    lambda r: r.update(xyz=r["xyz"][0]),                               # rank 2, not 3
+    lambda r: r.update(sequence=r["sequence"].astype(np.float32)),      # dtype
+    lambda r: r.update(num_nodes=r["num_nodes"].astype(np.int64)),      # dtype
+])
+def test_wrong_rank_or_dtype_is_rejected(loaded, change):
+    # Typed tensors, as TF Serving decodes them from a request: a wrong rank
+    # or dtype does not match the signature and is refused, never cast.
+    req = request()
+    change(req)
+    with pytest.raises((ValueError, TypeError, tf.errors.InvalidArgumentError)):
+        loaded.signatures["serving_default"](**{k: tf.constant(v) for k, v in req.items()})
+
+
+def test_empty_batch_is_invalid_argument(loaded):
+    req = {k: v[:0] for k, v in request().items()}
+    with pytest.raises(tf.errors.InvalidArgumentError, match="empty batch"):
+        loaded.signatures["serving_default"](**req)

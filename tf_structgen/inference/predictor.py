@@ -23,6 +23,11 @@ SIGNATURE_OF_DIRECTION = {"ensemble": "serving_default", "forward": "forward",
 # Chains are sent to the SavedModel in groups whose pointer matrices
 # (chains x residues x nodes) stay below this many entries.
 MAX_POINTER_ENTRIES = 40_000_000
+# Stated limits (docs/reliability.md): beyond them a clear error, not an
+# out-of-memory kill. One chain's residues x nodes score matrix cannot be
+# split (the network's pointer, the HMM's emissions), so it is bounded too.
+MAX_NODES = 200_000
+MAX_CHAIN_ENTRIES = 100_000_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +43,18 @@ class ChainAssignment:
         return {"id": self.id, "sequence": self.sequence,
                 "nodes": [int(v) if v >= 0 else None for v in self.nodes],
                 "confidence": [round(float(c), 6) for c in self.confidence]}
+
+
+def check_limits(num_nodes: int, lengths: Sequence[int]) -> None:
+    """Raises InputError when a problem exceeds the documented limits."""
+    if num_nodes > MAX_NODES:
+        raise InputError(f"{num_nodes} candidates exceed the limit of {MAX_NODES:,}; "
+                         "split the map into regions")
+    longest = max(lengths)
+    if longest * num_nodes > MAX_CHAIN_ENTRIES:
+        raise InputError(f"a {longest}-residue chain against {num_nodes} candidates "
+                         f"({longest * num_nodes:,} scores) exceeds the limit of "
+                         f"{MAX_CHAIN_ENTRIES:,} residues x candidates per chain")
 
 
 class Predictor:
@@ -93,6 +110,7 @@ class Predictor:
         """Assigns a node (or null) to every position of every record."""
         if not records:
             raise InputError("no sequence to thread")
+        check_limits(candidates.num_nodes, [len(r.sequence) for r in records])
         sequences = [encode_sequence(r.sequence) for r in records]
         if self.decoder == "hmm":
             from tf_structgen.decoding.hmm import HMMConfig, hmm_thread
