@@ -31,7 +31,8 @@ def evaluate(
                                     seed or 0, out, verbose)
     with user_errors(verbose):
         from tf_structgen.data import pipeline
-        from tf_structgen.evaluation.report import evaluate_batches, write_report
+        from tf_structgen.evaluation.report import (evaluate_batches, example_figures,
+                                                     write_report)
         from tf_structgen.models import DIRECTIONS
         from tf_structgen.training.trainer import load_trained_model, validation_batches
 
@@ -50,6 +51,7 @@ def evaluate(
         report |= {"run_dir": str(run_dir), "step": step, "dataset": source,
                    "pointer": preset.model.pointer}
         files = write_report(report, out)
+        files += example_figures(model, next(iter(batches)), out)
     typer.echo(f"{report['num_proteins']} proteins from {source}; model step {step}")
     for direction, aa in report["aa"].items():
         typer.echo(f"AA {direction:<8} {aa:.4f}")

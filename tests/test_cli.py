@@ -48,6 +48,8 @@ def test_train_then_evaluate(tmp_path):
     assert set(report["aa"]) == {"forward", "backward", "ensemble"}
     assert (out / "errors_vs_length.png").stat().st_size > 0
     assert (out / "aa_histogram.png").stat().st_size > 0
+    assert (out / "contact_map.png").stat().st_size > 0
+    assert (out / "pointer_heatmap.png").stat().st_size > 0
 
     result = invoke("evaluate", "--run-dir", run, "--count", 4, "--out", tmp_path / "e2")
     assert result.exit_code == 0, result.output

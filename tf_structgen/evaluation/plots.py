@@ -48,3 +48,50 @@ def accuracy_histogram(accuracy: dict[str, np.ndarray], path: str | Path) -> Pat
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return Path(path)
+
+
+def _node_order(target: np.ndarray, num_nodes: int) -> np.ndarray:
+    """Chain nodes in sequence order, then the other nodes: the truth becomes a diagonal."""
+    chain = target[target >= 0]
+    rest = np.setdiff1d(np.arange(num_nodes), chain)
+    return np.concatenate([chain, rest])
+
+
+def contact_map(source: np.ndarray, target_node: np.ndarray, target: np.ndarray,
+                num_nodes: int, path: str | Path) -> Path:
+    """Fig. 4b: the contact graph's adjacency, chain nodes first in sequence order."""
+    plt = _pyplot()
+    order = _node_order(target, num_nodes)
+    rank = np.empty(num_nodes, dtype=np.int64)
+    rank[order] = np.arange(num_nodes)
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.scatter(rank[source], rank[target_node], s=0.5, marker="s", color="black")
+    n = int((target >= 0).sum())
+    ax.axvline(n - 0.5, color="tab:red", lw=0.8)
+    ax.axhline(n - 0.5, color="tab:red", lw=0.8)
+    ax.set_xlim(-0.5, num_nodes - 0.5)
+    ax.set_ylim(num_nodes - 0.5, -0.5)
+    ax.set_xlabel("node (chain in sequence order | decoys)")
+    ax.set_ylabel("node")
+    ax.set_title("Contact map")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Path(path)
+
+
+def pointer_heatmap(probs: np.ndarray, target: np.ndarray, path: str | Path) -> Path:
+    """Fig. 4c: pointer probabilities, positions x nodes (chain nodes first)."""
+    plt = _pyplot()
+    order = _node_order(target, probs.shape[1])
+    fig, ax = plt.subplots(figsize=(7, 4))
+    image = ax.imshow(probs[:, order], aspect="auto", cmap="viridis", vmin=0.0, vmax=1.0,
+                      interpolation="nearest")
+    fig.colorbar(image, ax=ax, label="probability")
+    ax.set_xlabel("node (chain in sequence order | decoys)")
+    ax.set_ylabel("sequence position")
+    ax.set_title("Pointer probabilities")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Path(path)

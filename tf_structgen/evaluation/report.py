@@ -28,6 +28,25 @@ def evaluate_batches(model, batches, directions: Sequence[str]) -> dict:
     }
 
 
+def example_figures(model, graph, out_dir: str | Path) -> list[Path]:
+    """Fig. 4b/4c for the first problem of ``graph`` (a batch GraphTensor)."""
+    import tensorflow as tf
+
+    from tf_structgen.data import features as F
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    first = graph.node_sets[F.NODES].sizes.numpy()[0]
+    edges = graph.edge_sets[F.CONTACTS]
+    num_edges = edges.sizes.numpy()[0]
+    source = edges.adjacency.source.numpy()[:num_edges]
+    target_node = edges.adjacency.target.numpy()[:num_edges]
+    target = graph.context[F.TARGET][0].numpy()
+    probs = tf.exp(model.log_probs(graph, "ensemble"))[0, :len(target), :first].numpy()
+    return [plots.contact_map(source, target_node, target, first, out_dir / "contact_map.png"),
+            plots.pointer_heatmap(probs, target, out_dir / "pointer_heatmap.png")]
+
+
 def write_report(report: dict, out_dir: str | Path) -> list[Path]:
     """Writes ``report.json`` and the Fig. 3b / 4a PNGs into ``out_dir``."""
     out_dir = Path(out_dir)
