@@ -32,7 +32,7 @@ def throughput(preset_name: str, batch_size: int, steps: int, warmup: int) -> fl
     preset = PRESETS[preset_name]
     data = pipeline.synthetic_dataset(preset.data, batch_size=batch_size, seed=0)
     batches = list(data.take(steps + warmup))
-    model = build_model(preset, batches[0])
+    model = build_model(preset)
     optimizer = tf.keras.optimizers.Adam(1e-3)
 
     @tf.function(input_signature=[data.element_spec])

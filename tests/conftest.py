@@ -15,13 +15,10 @@ def tiny_preset():
 @pytest.fixture(scope="session")
 def tiny_model():
     """A built (untrained) tiny StructureGenerator."""
-    from tf_structgen.data import pipeline
     from tf_structgen.training.trainer import build_model
     from tf_structgen.training.config import PRESETS
 
-    preset = PRESETS["tiny"]
-    example = next(iter(pipeline.synthetic_dataset(preset.data, batch_size=1, seed=0, count=1)))
-    return build_model(preset, example)
+    return build_model(PRESETS["tiny"])
 
 
 @pytest.fixture(scope="session")

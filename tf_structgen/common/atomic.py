@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import shutil
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import IO, Iterator
@@ -35,9 +35,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "w",
         raise InputError(f"{path}: cannot write here ({e.strerror})") from None
     try:
         # mkstemp creates 0600 files; give the usual permissions instead.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        os.chmod(tmp, _default_mode(0o666))
         with os.fdopen(fd, mode, encoding=encoding) as f:
             yield f
             f.flush()
@@ -49,15 +47,28 @@ def atomic_write(path: str | os.PathLike, mode: str = "w",
         raise
 
 
-def atomic_replace_dir(tmp_dir: str | os.PathLike, final_dir: str | os.PathLike) -> None:
-    """Moves a fully written ``tmp_dir`` onto ``final_dir`` (replacing it)."""
-    final_dir = Path(final_dir)
-    if final_dir.exists():
-        old = final_dir.with_name(f".{final_dir.name}.old")
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(final_dir, old)
-        os.replace(tmp_dir, final_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp_dir, final_dir)
+@contextlib.contextmanager
+def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
+    """Yields a temporary folder beside ``path``; renames it onto ``path`` on success.
+
+    An existing ``path`` is replaced only once the new folder is complete; on
+    any exception the temporary folder is removed and ``path`` is untouched.
+    """
+    path = Path(path)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, _default_mode(0o777))  # mkdtemp made it 0700
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _default_mode(mode: int) -> int:
+    """``mode`` less the process umask (what open()/mkdir() would give)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return mode & ~umask

@@ -16,6 +16,16 @@ def _pyplot():
     return plt
 
 
+def _save(fig, path: str | Path) -> Path:
+    """Writes ``fig`` as a PNG and frees it."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Path(path)
+
+
 def errors_vs_length(lengths: np.ndarray, errors: dict[str, np.ndarray],
                      path: str | Path) -> Path:
     """Fig. 3b: wrongly assigned positions per protein against its length."""
@@ -27,10 +37,7 @@ def errors_vs_length(lengths: np.ndarray, errors: dict[str, np.ndarray],
     ax.set_ylabel("wrongly assigned positions")
     ax.set_title("Errors per protein")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return _save(fig, path)
 
 
 def accuracy_histogram(accuracy: dict[str, np.ndarray], path: str | Path) -> Path:
@@ -44,10 +51,7 @@ def accuracy_histogram(accuracy: dict[str, np.ndarray], path: str | Path) -> Pat
     ax.set_ylabel("proteins")
     ax.set_title("Distribution of AA")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return _save(fig, path)
 
 
 def _node_order(target: np.ndarray, num_nodes: int) -> np.ndarray:
@@ -74,10 +78,7 @@ def contact_map(source: np.ndarray, target_node: np.ndarray, target: np.ndarray,
     ax.set_xlabel("node (chain in sequence order | decoys)")
     ax.set_ylabel("node")
     ax.set_title("Contact map")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return _save(fig, path)
 
 
 def pointer_heatmap(probs: np.ndarray, target: np.ndarray, path: str | Path) -> Path:
@@ -91,7 +92,4 @@ def pointer_heatmap(probs: np.ndarray, target: np.ndarray, path: str | Path) -> 
     ax.set_xlabel("node (chain in sequence order | decoys)")
     ax.set_ylabel("sequence position")
     ax.set_title("Pointer probabilities")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return _save(fig, path)

@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import tensorflow as tf
 
+from tf_structgen.common.atomic import atomic_directory
 from tf_structgen.common.residue_constants import NUM_AMINO_ACIDS, UNKNOWN_INDEX
 from tf_structgen.export.graph_builder import padded_batch_to_graph
 from tf_structgen.models.structure_generator import StructureGenerator
@@ -158,8 +157,8 @@ def export_saved_model(model: StructureGenerator, base_dir: str | os.PathLike,
     module = ServingModule(model, cutoff=cutoff, min_confidence=min_confidence)
     signatures = {"serving_default": module.ensemble, "forward": module.forward,
                   "backward": module.backward, "log_probs": module.log_probs}
-    tmp = Path(tempfile.mkdtemp(prefix=f".{version}.", dir=base_dir))
-    try:
+    final = base_dir / str(version)
+    with atomic_directory(final) as tmp:
         tf.saved_model.save(module, str(tmp), signatures=signatures)
         extra = tmp / "assets.extra"
         extra.mkdir(exist_ok=True)
@@ -167,14 +166,4 @@ def export_saved_model(model: StructureGenerator, base_dir: str | os.PathLike,
                 "min_confidence": min_confidence, "top_k": module.top_k,
                 **(metadata or {})}
         (extra / METADATA_FILE).write_text(json.dumps(info, indent=2))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp made it 0700
-        final = base_dir / str(version)
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return final

@@ -57,10 +57,10 @@ def load_preset(run_dir: str | Path) -> Preset:
         raise InputError(f"{path}: unreadable run configuration ({e})") from None
 
 
-def build_model(preset: Preset, example_graph) -> StructureGenerator:
-    """Creates the model and its variables by running it once."""
+def build_model(preset: Preset) -> StructureGenerator:
+    """Creates the model and its variables (the same build a `.keras` load does)."""
     model = StructureGenerator.from_model_config(preset.model)
-    model(example_graph)
+    model.build_from_config(model.get_build_config())
     return model
 
 
@@ -78,9 +78,7 @@ def load_trained_model(run_dir: str | Path) -> tuple[StructureGenerator, Preset,
     latest = tf.train.latest_checkpoint(str(Path(run_dir) / CHECKPOINT_DIR))
     if latest is None:
         raise InputError(f"{run_dir}: no checkpoint to load")
-    example = next(iter(pipeline.synthetic_dataset(
-        preset.data, batch_size=1, seed=0, count=1)))
-    model = build_model(preset, example)
+    model = build_model(preset)
     ckpt, step = _checkpoint(model)
     ckpt.restore(latest).expect_partial()
     return model, preset, int(step.numpy())
@@ -189,10 +187,8 @@ def train(run_dir: str | Path, preset: Preset, *, resume: bool = False,
     logger.info("%s with %d replica(s), global batch %d", type(strategy).__name__,
                 replicas, cfg.batch_size)
     tf.keras.utils.set_random_seed(cfg.seed)
-    probe = next(iter(pipeline.synthetic_dataset(preset.data, batch_size=1,
-                                                 seed=cfg.seed, count=1)))
     with strategy.scope():
-        model = build_model(preset, probe)
+        model = build_model(preset)
         schedule = tf.keras.optimizers.schedules.PiecewiseConstantDecay(
             [cfg.lr_drop_step], [cfg.learning_rate, cfg.learning_rate_after])
         optimizer = tf.keras.optimizers.Adam(schedule)
