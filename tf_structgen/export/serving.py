@@ -45,7 +45,11 @@ DEFAULT_TOP_K = 8
 
 
 def validate_inputs(xyz, aa_probs, num_nodes, sequence, sequence_length):
-    """In-graph checks: a bad request fails with InvalidArgument, never a wrong answer."""
+    """In-graph checks: a bad request fails with InvalidArgument, never a wrong answer.
+
+    Returns every input passed through ``tf.identity`` under the checks, so
+    nothing downstream (the contact graph, the BiLSTM) can run before them.
+    """
     batch = tf.shape(xyz)[0]
     checks = [
         tf.debugging.assert_equal(tf.shape(aa_probs)[:2], tf.shape(xyz)[:2],
@@ -81,7 +85,9 @@ def validate_inputs(xyz, aa_probs, num_nodes, sequence, sequence_length):
                                            message="sequence indices must be <= 20"),
         ]
     with tf.control_dependencies(checks):
-        return tf.identity(xyz)
+        return {"xyz": tf.identity(xyz), "aa_probs": tf.identity(aa_probs),
+                "num_nodes": tf.identity(num_nodes), "sequence": tf.identity(sequence),
+                "sequence_length": tf.identity(sequence_length)}
 
 
 class ServingModule(tf.Module):
@@ -103,8 +109,8 @@ class ServingModule(tf.Module):
         self.log_probs = tf.function(self._log_probs, input_signature=[SIGNATURE_INPUTS])
 
     def _distribution(self, inputs, direction):
-        xyz = validate_inputs(**inputs)
-        graph = padded_batch_to_graph(xyz, inputs["aa_probs"], inputs["num_nodes"],
+        inputs = validate_inputs(**inputs)
+        graph = padded_batch_to_graph(inputs["xyz"], inputs["aa_probs"], inputs["num_nodes"],
                                       inputs["sequence"], inputs["sequence_length"],
                                       self.cutoff)
         log_probs = self.model.log_probs(graph, direction)
