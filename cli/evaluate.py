@@ -42,7 +42,8 @@ def evaluate(
         if dataset is not None:
             examples = pipeline.load_examples(dataset)
             batches = pipeline.dataset_from_examples(
-                lambda: iter(examples), preset.train.batch_size)
+                lambda: iter(examples), preset.train.batch_size,
+                with_xyz=bool(examples) and "xyz" in examples[0])
             source = str(dataset)
         else:
             batches = validation_batches(preset, count=count, seed=seed)

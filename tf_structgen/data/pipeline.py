@@ -67,11 +67,18 @@ def build_graph(aa_probs: tf.Tensor, source: tf.Tensor, target_node: tf.Tensor,
                 (F.NODES, source), (F.NODES, target_node)))})
 
 
+def example_signature(with_xyz: bool) -> dict[str, tf.TensorSpec]:
+    """The tensors of one example dict (``xyz`` only where coordinates exist)."""
+    if not with_xyz:
+        return dict(EXAMPLE_SIGNATURE)
+    return {**EXAMPLE_SIGNATURE, F.XYZ: tf.TensorSpec([None, 3], tf.float32)}
+
+
 def example_to_graph(example: dict[str, tf.Tensor]) -> tfgnn.GraphTensor:
     """Transform: numpy-style example dict -> one-component GraphTensor."""
     return build_graph(example[F.AA_PROBS], example[F.SOURCE],
                        example[F.TARGET_NODE], example[F.SEQUENCE],
-                       example[F.TARGET])
+                       example[F.TARGET], example.get(F.XYZ))
 
 
 def merge_batch(graph: tfgnn.GraphTensor) -> tfgnn.GraphTensor:
@@ -80,10 +87,10 @@ def merge_batch(graph: tfgnn.GraphTensor) -> tfgnn.GraphTensor:
 
 
 def dataset_from_examples(make_examples: Callable[[], Iterator[dict]],
-                          batch_size: int) -> tf.data.Dataset:
+                          batch_size: int, with_xyz: bool = False) -> tf.data.Dataset:
     """Composes the transforms over a re-iterable source of example dicts."""
-    ds = tf.data.Dataset.from_generator(make_examples,
-                                        output_signature=EXAMPLE_SIGNATURE)
+    ds = tf.data.Dataset.from_generator(
+        make_examples, output_signature=example_signature(with_xyz))
     return (ds.map(example_to_graph)
             .batch(batch_size)
             .map(merge_batch)
@@ -96,7 +103,8 @@ def synthetic_dataset(config: synthetic.DataConfig, *, batch_size: int,
                       reverse: bool | None = None,
                       shard: tuple[int, int] = (0, 1),
                       shard_block: int | None = None) -> tf.data.Dataset:
-    """A batched dataset of paper-protocol graphs (infinite when count is None).
+    """A batched dataset of synthetic graphs (infinite when count is None):
+    the paper's protocol or realistic ones, per ``config.source``.
 
     Example ``i`` of the stream is the same whatever ``start`` and
     ``batch_size`` are, so a run resumed at step s uses
@@ -104,12 +112,17 @@ def synthetic_dataset(config: synthetic.DataConfig, *, batch_size: int,
     keeps the r-th of every R blocks of ``shard_block`` (default
     ``batch_size``) examples.
     """
+    kwargs = dict(seed=seed, stream=stream, start=start, count=count,
+                  reverse=reverse, shard=shard, shard_block=shard_block or batch_size)
+    if config.source == "realistic":
+        from tf_structgen.data import realistic
+
+        return dataset_from_examples(
+            lambda: realistic.realistic_examples(
+                config, contact_cutoff=config.contact_cutoff, **kwargs),
+            batch_size, with_xyz=True)
     return dataset_from_examples(
-        lambda: synthetic.paper_examples(config, seed=seed, stream=stream,
-                                         start=start, count=count,
-                                         reverse=reverse, shard=shard,
-                                         shard_block=shard_block or batch_size),
-        batch_size)
+        lambda: synthetic.paper_examples(config, **kwargs), batch_size)
 
 
 # Saved datasets: one .npz holding every example's arrays under "i/key".

@@ -29,6 +29,7 @@ from tf_structgen.common.residue_constants import (
 )
 from tf_structgen.data import features as F
 
+DATA_SOURCES = ("paper", "realistic")
 TRAIN_STREAM = 0
 VALIDATION_STREAM = 1
 
@@ -51,6 +52,11 @@ class DataConfig:
       reverse_prob: probability that a training example presents its
         sequence (and targets) reversed, so one model serves forward,
         backward and ensemble inference.
+      source: ``"paper"`` (this module's protocol, no coordinates) or
+        ``"realistic"`` (:mod:`.realistic`: simulated detector output on
+        generated protein-like complexes, with coordinates, mixed with the
+        paper protocol).
+      contact_cutoff: contact distance (Å) of the realistic graphs.
     """
 
     min_length: int = 50
@@ -60,8 +66,12 @@ class DataConfig:
     decoy_degree: float = 1.0
     decoys_touch_chain: bool = False
     reverse_prob: float = 0.5
+    source: str = "paper"
+    contact_cutoff: float = 4.0
 
     def __post_init__(self):
+        if self.source not in DATA_SOURCES:
+            raise ValueError(f"source must be one of {DATA_SOURCES}")
         if not 1 <= self.min_length <= self.max_length:
             raise ValueError("need 1 <= min_length <= max_length")
         if self.node_budget < self.max_length:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tensorflow as tf
 import tensorflow_gnn as tfgnn
 
+from tf_structgen.models.distance_conv import DistanceConv
 from tf_structgen.models.gcn_conv import GCNConv
 
 
@@ -19,6 +20,9 @@ class GCNEncoder(tf.keras.layers.Layer):
       node_set_name: the node set holding the states.
       edge_set_name: the contact edge set.
       activation: activation of each layer.
+      message: ``"gcn"`` (:class:`GCNConv`) or ``"distance"``
+        (:class:`DistanceConv`, needs node coordinates).
+      max_distance: the distance layers' largest RBF centre (Å).
 
     Call arguments:
       inputs: a scalar ``GraphTensor`` whose node set holds
@@ -31,7 +35,7 @@ class GCNEncoder(tf.keras.layers.Layer):
     def __init__(self, units: int, *, num_layers: int = 2,
                  shared_weights: bool = False, node_set_name: str = "nodes",
                  edge_set_name: str = "contacts", activation: str = "relu",
-                 **kwargs):
+                 message: str = "gcn", max_distance: float = 7.0, **kwargs):
         super().__init__(**kwargs)
         self.units = units
         self.num_layers = num_layers
@@ -39,10 +43,17 @@ class GCNEncoder(tf.keras.layers.Layer):
         self.node_set_name = node_set_name
         self.edge_set_name = edge_set_name
         self.activation = activation
+        self.message = message
+        self.max_distance = max_distance
         num_distinct = min(num_layers, 1) if shared_weights else num_layers
-        self.convs = [GCNConv(units, edge_set_name=edge_set_name,
-                              activation=activation, name=f"gcn_{i}")
-                      for i in range(num_distinct)]
+        if message == "distance":
+            self.convs = [DistanceConv(units, max_distance=max_distance,
+                                       edge_set_name=edge_set_name, name=f"dconv_{i}")
+                          for i in range(num_distinct)]
+        else:
+            self.convs = [GCNConv(units, edge_set_name=edge_set_name,
+                                  activation=activation, name=f"gcn_{i}")
+                          for i in range(num_distinct)]
 
     def call(self, inputs):
         graph = inputs
@@ -50,8 +61,9 @@ class GCNEncoder(tf.keras.layers.Layer):
         for i in range(self.num_layers):
             conv = self.convs[0 if self.shared_weights else i]
             states = conv(graph)
-            graph = graph.replace_features(
-                node_sets={self.node_set_name: {tfgnn.HIDDEN_STATE: states}})
+            features = graph.node_sets[self.node_set_name].features
+            graph = graph.replace_features(node_sets={
+                self.node_set_name: {**features, tfgnn.HIDDEN_STATE: states}})
         return states
 
     def get_config(self):
@@ -60,4 +72,5 @@ class GCNEncoder(tf.keras.layers.Layer):
                 "shared_weights": self.shared_weights,
                 "node_set_name": self.node_set_name,
                 "edge_set_name": self.edge_set_name,
-                "activation": self.activation}
+                "activation": self.activation, "message": self.message,
+                "max_distance": self.max_distance}

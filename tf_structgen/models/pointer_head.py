@@ -17,6 +17,8 @@ class PointerHead(tf.keras.layers.Layer):
     Init arguments:
       units: width of the shared hidden space.
       kind: ``"additive"`` or ``"dot"``.
+      zero_init: start with all logits exactly zero (the last projection's
+        weights are zeros), for a head that corrects a prior.
 
     Call arguments:
       inputs: a pair ``(node_states, position_states)`` of shapes
@@ -26,17 +28,22 @@ class PointerHead(tf.keras.layers.Layer):
       [batch, length, num_nodes] unnormalised logits (no masking here).
     """
 
-    def __init__(self, units: int = 128, *, kind: str = "additive", **kwargs):
+    def __init__(self, units: int = 128, *, kind: str = "additive",
+                 zero_init: bool = False, **kwargs):
         super().__init__(**kwargs)
         if kind not in ("additive", "dot"):
             raise ValueError(f"unknown pointer kind {kind!r}")
         self.units = units
         self.kind = kind
+        self.zero_init = zero_init
+        last = "zeros" if zero_init else "glorot_uniform"
         self.node_proj = tf.keras.layers.Dense(units, name="node_proj")
         self.position_proj = tf.keras.layers.Dense(
-            units, use_bias=False, name="position_proj")
+            units, use_bias=False, name="position_proj",
+            kernel_initializer=last if kind == "dot" else "glorot_uniform")
         if kind == "additive":
-            self.score = tf.keras.layers.Dense(1, use_bias=False, name="score")
+            self.score = tf.keras.layers.Dense(1, use_bias=False, name="score",
+                                               kernel_initializer=last)
 
     def call(self, inputs):
         node_states, position_states = inputs
@@ -49,4 +56,5 @@ class PointerHead(tf.keras.layers.Layer):
         return tf.squeeze(self.score(hidden), -1)
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "kind": self.kind}
+        return {**super().get_config(), "units": self.units, "kind": self.kind,
+                "zero_init": self.zero_init}

@@ -9,6 +9,7 @@ import tensorflow_gnn as tfgnn
 
 from tf_structgen.data import features as F
 from tf_structgen.models.config import ModelConfig
+from tf_structgen.models.emission_prior import EmissionLogOdds
 from tf_structgen.models.gcn_encoder import GCNEncoder
 from tf_structgen.models.node_features import NodeFeatureEmbedding
 from tf_structgen.models.pointer_head import PointerHead
@@ -53,22 +54,31 @@ class StructureGenerator(tf.keras.Model):
     def __init__(self, *, node_units: int = 128, gcn_layers: int = 2,
                  shared_weights: bool = False, sequence_units: int = 32,
                  lstm_units: int = 256, pointer: str = "additive",
-                 pointer_units: int = 128, node_skip: bool = False, **kwargs):
+                 pointer_units: int = 128, node_skip: bool = False,
+                 message: str = "gcn", emission_prior: bool = False,
+                 contact_cutoff: float = 4.0, **kwargs):
         super().__init__(**kwargs)
         self.model_config = ModelConfig(
             node_units=node_units, gcn_layers=gcn_layers,
             shared_weights=shared_weights, sequence_units=sequence_units,
             lstm_units=lstm_units, pointer=pointer, pointer_units=pointer_units,
-            node_skip=node_skip)
+            node_skip=node_skip, message=message, emission_prior=emission_prior,
+            contact_cutoff=contact_cutoff)
         self.node_embedding = NodeFeatureEmbedding(node_units,
                                                    name="node_embedding")
         self.encoder = GCNEncoder(node_units, num_layers=gcn_layers,
                                   shared_weights=shared_weights,
                                   node_set_name=F.NODES,
-                                  edge_set_name=F.CONTACTS, name="encoder")
+                                  edge_set_name=F.CONTACTS, message=message,
+                                  max_distance=contact_cutoff, name="encoder")
         self.sequence_encoder = SequenceEncoder(
             sequence_units, lstm_units=lstm_units, name="sequence_encoder")
-        self.pointer = PointerHead(pointer_units, kind=pointer, name="pointer")
+        self.pointer = PointerHead(pointer_units, kind=pointer,
+                                   zero_init=emission_prior, name="pointer")
+        if emission_prior:
+            self.prior = EmissionLogOdds(name="emission_prior")
+            self.node_bias = tf.keras.layers.Dense(
+                1, kernel_initializer="zeros", name="node_bias")
 
     @classmethod
     def from_model_config(cls, config: ModelConfig, **kwargs):
@@ -77,9 +87,10 @@ class StructureGenerator(tf.keras.Model):
     def encode_nodes(self, graph: tfgnn.GraphTensor) -> tf.Tensor:
         """Returns [num_nodes, d] encoded states of all nodes (d = node_units,
         or 2 * node_units with ``node_skip``)."""
-        states = self.node_embedding(graph.node_sets[F.NODES][F.AA_PROBS])
+        nodes = graph.node_sets[F.NODES]
+        states = self.node_embedding(nodes[F.AA_PROBS])
         graph = graph.replace_features(
-            node_sets={F.NODES: {tfgnn.HIDDEN_STATE: states}})
+            node_sets={F.NODES: {**nodes.features, tfgnn.HIDDEN_STATE: states}})
         encoded = self.encoder(graph)
         if self.model_config.node_skip:
             return tf.concat([states, encoded], axis=-1)
@@ -88,7 +99,8 @@ class StructureGenerator(tf.keras.Model):
     def call(self, inputs, training=None):
         return self._logits(inputs, reverse=False)
 
-    def _logits(self, graph: tfgnn.GraphTensor, reverse: bool) -> tf.Tensor:
+    def _logits(self, graph: tfgnn.GraphTensor, reverse: bool,
+                correction_only: bool = False) -> tf.Tensor:
         node_sizes = tf.cast(graph.node_sets[F.NODES].sizes, tf.int64)
         states = self.encode_nodes(graph)
         node_states = tf.RaggedTensor.from_row_lengths(
@@ -100,10 +112,35 @@ class StructureGenerator(tf.keras.Model):
             sequence = reverse_positions(sequence, lengths)
         positions = self.sequence_encoder(sequence)
         logits = self.pointer((node_states, positions))
+        if self.model_config.emission_prior:
+            logits += tf.transpose(self.node_bias(node_states), [0, 2, 1])
+            if not correction_only:
+                probs = tf.RaggedTensor.from_row_lengths(
+                    graph.node_sets[F.NODES][F.AA_PROBS], node_sizes).to_tensor(1.0)
+                logits += self.prior((probs, sequence))
         if reverse:
             logits = reverse_positions(logits, lengths)
-        return tf.where(node_mask[:, None, :], logits,
-                        tf.constant(MASKED_LOGIT, logits.dtype))
+        masked = tf.constant(0.0 if correction_only else MASKED_LOGIT, logits.dtype)
+        return tf.where(node_mask[:, None, :], logits, masked)
+
+    def emission_correction(self, graph: tfgnn.GraphTensor,
+                            direction: str = "ensemble") -> tf.Tensor:
+        """[B, L, M] log-scores to add to the HMM's emissions.
+
+        With ``emission_prior`` this is the learned correction alone (the
+        logits minus the classical log-odds they already contain), so the
+        HMM decodes prior + correction, exactly the model's logits; 0 on
+        padding nodes. Without it, the model's log-probabilities. ``ensemble``
+        averages the two directions.
+        """
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {DIRECTIONS}")
+        if not self.model_config.emission_prior:
+            return self.log_probs(graph, direction)
+        parts = [self._logits(graph, reverse=r, correction_only=True)
+                 for r, d in ((False, "forward"), (True, "backward"))
+                 if direction in (d, "ensemble")]
+        return tf.add_n(parts) / len(parts)
 
     def log_probs(self, graph: tfgnn.GraphTensor,
                   direction: str = "forward") -> tf.Tensor:
@@ -142,7 +179,8 @@ def example_graph() -> tfgnn.GraphTensor:
             F.SEQUENCE: tf.RaggedTensor.from_tensor(tf.constant([[0, 1]], tf.int32))}),
         node_sets={F.NODES: tfgnn.NodeSet.from_fields(
             sizes=tf.constant([2]),
-            features={F.AA_PROBS: tf.fill([2, 20], 0.05)})},
+            features={F.AA_PROBS: tf.fill([2, 20], 0.05),
+                      F.XYZ: tf.constant([[0.0, 0.0, 0.0], [3.8, 0.0, 0.0]])})},
         edge_sets={F.CONTACTS: tfgnn.EdgeSet.from_fields(
             sizes=tf.constant([2]),
             adjacency=tfgnn.Adjacency.from_indices(
