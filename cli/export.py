@@ -14,7 +14,7 @@ def export(
     run_dir: Annotated[Path, typer.Option("--run-dir", help="Training run directory (latest checkpoint).")] = Path("runs/structgen"),
     out: Annotated[Path, typer.Option("--out", help="Model base folder; the SavedModel goes to OUT/<version>/.")] = Path("saved_models/structgen"),
     version: Annotated[Optional[int], typer.Option(help="Integer version (default: next free).")] = None,
-    cutoff: Annotated[float, typer.Option(help="Contact cutoff (Å) used inside the signatures.")] = 4.0,
+    cutoff: Annotated[Optional[float], typer.Option(help="Contact cutoff (Å) used inside the signatures (default: the model's training cutoff).")] = None,
     min_confidence: Annotated[float, typer.Option("--min-confidence", help="node_index is -1 below this probability.")] = 0.1,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ):

@@ -17,7 +17,7 @@ def predict(
     assignments: Annotated[Optional[Path], typer.Option("--assignments", "-a", help="Also write the assignment JSON here (batch mode: always written beside the models).")] = None,
     model: Annotated[Optional[Path], typer.Option("--model", "-m", help="SavedModel folder (or its version folder). Default: the bundled model.")] = None,
     direction: Annotated[str, typer.Option(help="forward, backward or ensemble.")] = "ensemble",
-    decoder: Annotated[str, typer.Option(help="unique (each node once, chains disjoint), greedy (argmax), or hmm (classical Viterbi, no network).")] = "unique",
+    decoder: Annotated[str, typer.Option(help="unique (each node once, chains disjoint), greedy (argmax), hmm (classical Viterbi, no network) or constrained (HMM Viterbi with the network's emission correction).")] = "unique",
     min_confidence: Annotated[float, typer.Option("--min-confidence", help="Positions whose best free node is less probable stay unassigned.")] = 0.1,
     coord_noise: Annotated[float, typer.Option("--coord-noise", help="Expected coordinate error (Å) of the candidates (HMM decoder).")] = 0.3,
     runner: Annotated[Optional[str], typer.Option(help="Batch mode on Apache Beam: DirectRunner (local, all cores), DataflowRunner, FlinkRunner, SparkRunner. Default: in-process loop.")] = None,

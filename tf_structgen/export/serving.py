@@ -30,6 +30,7 @@ import tensorflow as tf
 from tf_structgen.common.atomic import atomic_directory
 from tf_structgen.common.residue_constants import NUM_AMINO_ACIDS, UNKNOWN_INDEX
 from tf_structgen.export.graph_builder import padded_batch_to_graph
+from tf_structgen.export.signatures import CORRECTION_SIGNATURES, THREADING_SIGNATURES
 from tf_structgen.models.structure_generator import StructureGenerator
 
 SIGNATURE_INPUTS = {
@@ -106,6 +107,7 @@ class ServingModule(tf.Module):
         self.top_k = top_k
         for direction in ("ensemble", "forward", "backward"):
             setattr(self, direction, self._threading_function(direction))
+            setattr(self, f"correction_{direction}", self._correction_function(direction))
         self.log_probs = tf.function(self._log_probs, input_signature=[SIGNATURE_INPUTS])
 
     def _distribution(self, inputs, direction):
@@ -120,6 +122,18 @@ class ServingModule(tf.Module):
                            constant_values=-1e9)
         pad_l = tf.shape(inputs["sequence"])[1] - tf.shape(log_probs)[1]
         return tf.pad(log_probs, [[0, 0], [0, pad_l], [0, 0]], constant_values=-1e9)
+
+    def _correction_function(self, direction):
+        def correction(inputs):
+            inputs = validate_inputs(**inputs)
+            graph = padded_batch_to_graph(
+                inputs["xyz"], inputs["aa_probs"], inputs["num_nodes"],
+                inputs["sequence"], inputs["sequence_length"], self.cutoff)
+            values = self.model.emission_correction(graph, direction)
+            pad_m = tf.shape(inputs["xyz"])[1] - tf.shape(values)[2]
+            pad_l = tf.shape(inputs["sequence"])[1] - tf.shape(values)[1]
+            return {"correction": tf.pad(values, [[0, 0], [0, pad_l], [0, pad_m]])}
+        return tf.function(correction, input_signature=[SIGNATURE_INPUTS])
 
     def _log_probs(self, inputs):
         return {"log_probs": self._distribution(inputs, "ensemble")}
@@ -140,7 +154,7 @@ class ServingModule(tf.Module):
 
 
 def export_saved_model(model: StructureGenerator, base_dir: str | os.PathLike,
-                       version: int | None = None, *, cutoff: float = 4.0,
+                       version: int | None = None, *, cutoff: float | None = None,
                        min_confidence: float = 0.0, metadata: dict | None = None) -> Path:
     """Writes ``base_dir/<version>/`` (TF Serving layout) atomically.
 
@@ -148,21 +162,27 @@ def export_saved_model(model: StructureGenerator, base_dir: str | os.PathLike,
       model: a built model.
       base_dir: the model's folder, e.g. ``saved_models/structgen``.
       version: integer version; default: one above the highest present.
-      cutoff: contact cutoff (Å) used inside the signatures.
+      cutoff: contact cutoff (Å) used inside the signatures; default: the
+        one the model was trained with (``model_config.contact_cutoff``).
       min_confidence: ``node_index`` is -1 below this probability.
       metadata: extra facts stored in ``assets.extra/tf_structgen.json``.
 
     Returns:
       The version directory.
     """
+    if cutoff is None:
+        cutoff = model.model_config.contact_cutoff
     base_dir = Path(base_dir)
     base_dir.mkdir(parents=True, exist_ok=True)
     if version is None:
         existing = [int(p.name) for p in base_dir.iterdir() if p.name.isdigit()]
         version = max(existing, default=0) + 1
     module = ServingModule(model, cutoff=cutoff, min_confidence=min_confidence)
-    signatures = {"serving_default": module.ensemble, "forward": module.forward,
-                  "backward": module.backward, "log_probs": module.log_probs}
+    signatures = {**{THREADING_SIGNATURES[d]: getattr(module, d)
+                     for d in THREADING_SIGNATURES},
+                  "log_probs": module.log_probs,
+                  **{CORRECTION_SIGNATURES[d]: getattr(module, f"correction_{d}")
+                     for d in CORRECTION_SIGNATURES}}
     final = base_dir / str(version)
     with atomic_directory(final) as tmp:
         tf.saved_model.save(module, str(tmp), signatures=signatures)

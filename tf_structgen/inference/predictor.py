@@ -12,14 +12,13 @@ import numpy as np
 from tf_structgen.common.errors import InputError
 from tf_structgen.common.residue_constants import encode_sequence
 from tf_structgen.decoding.unique_greedy import unique_greedy
+from tf_structgen.export.signatures import CORRECTION_SIGNATURES, THREADING_SIGNATURES
 from tf_structgen.io.candidates import CandidateSet
 from tf_structgen.io.sequences import SequenceRecord
 
 logger = logging.getLogger(__name__)
 
-DECODERS = ("unique", "greedy", "hmm")
-SIGNATURE_OF_DIRECTION = {"ensemble": "serving_default", "forward": "forward",
-                          "backward": "backward"}
+DECODERS = ("unique", "greedy", "hmm", "constrained")
 # Chains are sent to the SavedModel in groups whose pointer matrices
 # (chains x residues x nodes) stay below this many entries.
 MAX_POINTER_ENTRIES = 40_000_000
@@ -63,13 +62,16 @@ class Predictor:
     Args:
       model_dir: a SavedModel version folder (ignored by the HMM decoder).
       decoder: ``unique`` (greedy over the model's top-K, each node once,
-        chains disjoint), ``greedy`` (per-position argmax, nodes may repeat)
-        or ``hmm`` (the classical Viterbi threader, no network).
+        chains disjoint), ``greedy`` (per-position argmax, nodes may repeat),
+        ``hmm`` (the classical Viterbi threader, no network) or
+        ``constrained`` (the HMM's Viterbi decoding with the network's
+        emission correction added: each node once, consecutive positions
+        on nodes ~3.8 Å apart, gaps allowed).
       direction: ``forward``, ``backward`` or ``ensemble``.
       min_confidence: positions whose best free node is less probable stay
         null.
       coord_noise: expected coordinate error (Å) of the candidates; widens
-        the HMM's distance model (HMM decoder only).
+        the HMM's distance model (HMM and constrained decoders).
     """
 
     def __init__(self, model_dir: Path | None, *, decoder: str = "unique",
@@ -77,9 +79,9 @@ class Predictor:
                  coord_noise: float = 0.3):
         if decoder not in DECODERS:
             raise InputError(f"unknown decoder {decoder!r}; choose from {', '.join(DECODERS)}")
-        if direction not in SIGNATURE_OF_DIRECTION:
+        if direction not in THREADING_SIGNATURES:
             raise InputError(f"unknown direction {direction!r}; choose from "
-                             f"{', '.join(SIGNATURE_OF_DIRECTION)}")
+                             f"{', '.join(THREADING_SIGNATURES)}")
         if not 0.0 <= min_confidence <= 1.0:
             raise InputError("min-confidence must be within [0, 1]")
         self.decoder, self.direction = decoder, direction
@@ -99,7 +101,12 @@ class Predictor:
             except (OSError, ValueError, tf.errors.OpError) as e:
                 raise InputError(f"{model_dir}: cannot load SavedModel ({e})") from None
             self._loaded = loaded  # keeps the variables alive
-            self._signature = loaded.signatures[SIGNATURE_OF_DIRECTION[direction]]
+            name = (CORRECTION_SIGNATURES[direction] if decoder == "constrained"
+                    else THREADING_SIGNATURES[direction])
+            if name not in loaded.signatures:
+                raise InputError(f"{model_dir}: the SavedModel has no {name!r} signature "
+                                 "(exported by an older version: export it again)")
+            self._signature = loaded.signatures[name]
 
     @property
     def name(self) -> str:
@@ -117,6 +124,12 @@ class Predictor:
 
             decoded = hmm_thread(candidates.xyz, candidates.aa_probs, sequences,
                                  HMMConfig(noise=self.coord_noise))
+        elif self.decoder == "constrained":
+            from tf_structgen.decoding.hmm import HMMConfig, hmm_thread
+
+            decoded = hmm_thread(candidates.xyz, candidates.aa_probs, sequences,
+                                 HMMConfig(noise=self.coord_noise),
+                                 log_emission_prior=self._corrections(candidates, sequences))
         else:
             top_nodes, top_log_probs = self._top_candidates(candidates, sequences)
             if self.decoder == "unique":
@@ -132,8 +145,9 @@ class Predictor:
         nodes = np.where(conf >= self.min_confidence, top_nodes[:, 0], -1).astype(np.int32)
         return nodes, np.where(nodes >= 0, conf, 0.0).astype(np.float32)
 
-    def _top_candidates(self, candidates: CandidateSet, sequences):
-        m = candidates.num_nodes
+    def _groups(self, m: int, sequences) -> list[list[int]]:
+        """Chains batched so that one call's [chains, residues, nodes] output
+        stays below MAX_POINTER_ENTRIES."""
         groups, group = [], []
         for k, seq in enumerate(sequences):
             longest = max([len(sequences[j]) for j in group] + [len(seq)])
@@ -142,14 +156,27 @@ class Predictor:
                 group = []
             group.append(k)
         groups.append(group)
-        top_nodes, top_log_probs = [None] * len(sequences), [None] * len(sequences)
-        for group in groups:
-            out = self._call(candidates, [sequences[k] for k in group])
+        return groups
+
+    def _per_chain(self, candidates: CandidateSet, sequences, keys):
+        """Calls the signature over chain groups; per key, one array per chain
+        cut to its length."""
+        out = {key: [None] * len(sequences) for key in keys}
+        for group in self._groups(candidates.num_nodes, sequences):
+            result = self._call(candidates, [sequences[k] for k in group])
             for row, k in enumerate(group):
-                n = len(sequences[k])
-                top_nodes[k] = out["top_nodes"][row, :n]
-                top_log_probs[k] = out["top_log_probs"][row, :n]
-        return top_nodes, top_log_probs
+                for key in keys:
+                    out[key][k] = result[key][row, :len(sequences[k])]
+        return out
+
+    def _top_candidates(self, candidates: CandidateSet, sequences):
+        out = self._per_chain(candidates, sequences, ("top_nodes", "top_log_probs"))
+        return out["top_nodes"], out["top_log_probs"]
+
+    def _corrections(self, candidates: CandidateSet, sequences):
+        m = candidates.num_nodes
+        return [c[:, :m] for c in
+                self._per_chain(candidates, sequences, ("correction",))["correction"]]
 
     def _call(self, candidates: CandidateSet, sequences) -> dict[str, np.ndarray]:
         from tf_structgen.export.requests import padded_request

@@ -103,4 +103,15 @@ PRESETS: dict[str, Preset] = {
                           learning_rate_after=1e-3, lr_drop_step=300,
                           max_steps=200, checkpoint_every=100,
                           validate_every=100, validation_size=32)),
+    # The hybrid model at test size.
+    "tiny-hybrid": Preset(
+        data=DataConfig(source="realistic", contact_cutoff=7.0, min_length=30,
+                        max_length=60, node_budget=80),
+        model=ModelConfig(node_units=16, sequence_units=8, lstm_units=16,
+                          pointer="dot", pointer_units=16, node_skip=True,
+                          message="distance", emission_prior=True,
+                          contact_cutoff=7.0),
+        train=TrainConfig(batch_size=4, learning_rate=3e-3, lr_drop_step=300,
+                          max_steps=60, checkpoint_every=30, validate_every=30,
+                          validation_size=8)),
 }

@@ -1,0 +1,181 @@
+"""Realistic training data, distance-aware layers and the prior-corrected pointer."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tf_structgen.common.residue_constants import encode_sequence
+from tf_structgen.data import backbone, pipeline
+from tf_structgen.data import features as F
+from tf_structgen.data.realistic import realistic_examples
+from tf_structgen.data.simulate import REALISM_PRESETS
+from tf_structgen.decoding.hmm import HMMConfig, _check_nodes, hmm_thread
+from tf_structgen.models.emission_prior import EmissionLogOdds
+from tf_structgen.training.config import PRESETS
+
+
+def _distances(x):
+    return np.linalg.norm(x[:, None] - x[None], axis=-1)
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 80, 200])
+def test_generated_chain_geometry(n):
+    x = backbone.generate_chain(n, np.random.default_rng(n))
+    assert x.shape == (n, 3) and np.isfinite(x).all()
+    if n >= 2:
+        np.testing.assert_allclose(np.linalg.norm(np.diff(x, axis=0), axis=1), 3.8, atol=1e-6)
+    if n >= 3:
+        second = np.linalg.norm(x[2:] - x[:-2], axis=1)
+        assert second.min() > 4.8 and second.max() < 7.5
+    if n >= 80:
+        d = _distances(x)[np.triu_indices(n, 3)]
+        # Compact, few clashes: real chains have ~2 non-bonded Cα within 7 Å.
+        assert (d < 3.0).mean() < 0.002
+        assert 0.8 < (d < 7.0).sum() / n < 4.0
+
+
+def test_generated_chains_are_seeded():
+    a = backbone.generate_complex([40, 50], np.random.default_rng(3))
+    b = backbone.generate_complex([40, 50], np.random.default_rng(3))
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_packed_chains_touch_without_clashing():
+    a, b = backbone.generate_complex([60, 60], np.random.default_rng(7))
+    d = np.linalg.norm(a[:, None] - b[None], axis=-1)
+    assert d.min() >= 3.99
+    assert (d < 7.0).sum() >= 3
+
+
+def test_realistic_examples_are_valid_and_deterministic():
+    config = PRESETS["hybrid"].data
+    first = list(realistic_examples(config, seed=1, stream=0, count=6, contact_cutoff=7.0))
+    again = list(realistic_examples(config, seed=1, stream=0, start=3, count=3,
+                                    contact_cutoff=7.0))
+    for x, y in zip(first[3:], again):
+        for key in x:
+            np.testing.assert_array_equal(x[key], y[key])
+    for ex in first:
+        m = len(ex[F.AA_PROBS])
+        assert ex[F.XYZ].shape == (m, 3)
+        np.testing.assert_allclose(ex[F.AA_PROBS].sum(1), 1.0, atol=1e-5)
+        target = ex[F.TARGET]
+        assert len(target) == len(ex[F.SEQUENCE])
+        real = target[target >= 0]
+        assert len(np.unique(real)) == len(real) and (real < m).all()
+        # Consecutive residues that both kept a node are in contact.
+        d = np.linalg.norm(ex[F.XYZ][ex[F.SOURCE]] - ex[F.XYZ][ex[F.TARGET_NODE]], axis=1)
+        assert d.max() < 7.0
+        pairs = set(zip(ex[F.SOURCE].tolist(), ex[F.TARGET_NODE].tolist()))
+        both = (target[:-1] >= 0) & (target[1:] >= 0)
+        linked = [(a, b) in pairs for a, b in zip(target[:-1][both], target[1:][both])]
+        assert np.mean(linked) > 0.95
+
+
+def test_emission_prior_matches_the_hmm():
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(20), size=7).astype(np.float32)
+    probs[0] = 0.0
+    probs[0, 3] = 1.0  # floored classes
+    sequence = encode_sequence("ACDXWY")
+    _, log_odds = _check_nodes(np.zeros((7, 3)), probs, HMMConfig())
+    expected = log_odds[sequence]  # [n, m], unknown row is 0
+    got = EmissionLogOdds()((probs[None], sequence[None]))[0].numpy()
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    padded = EmissionLogOdds()((probs[None], np.array([[0, -1]])))[0].numpy()
+    assert (padded[1] == 0).all()
+
+
+@pytest.fixture(scope="module")
+def hybrid_model():
+    from tf_structgen.training.trainer import build_model
+
+    return build_model(PRESETS["tiny-hybrid"])
+
+
+def _batch(preset, count=4):
+    return next(iter(pipeline.synthetic_dataset(preset.data, batch_size=count, seed=5,
+                                                count=count)))
+
+
+def test_untrained_correction_is_zero_and_logits_are_the_prior(hybrid_model):
+    preset = PRESETS["tiny-hybrid"]
+    graph = _batch(preset)
+    for direction in ("forward", "backward", "ensemble"):
+        assert float(tf.reduce_max(tf.abs(
+            hybrid_model.emission_correction(graph, direction)))) == 0.0
+    logits = hybrid_model(graph).numpy()
+    sizes = graph.node_sets[F.NODES].sizes.numpy()
+    probs = np.split(graph.node_sets[F.NODES][F.AA_PROBS].numpy(), np.cumsum(sizes)[:-1])
+    seqs = graph.context[F.SEQUENCE]
+    for b, p in enumerate(probs):
+        seq = seqs[b].numpy()
+        _, log_odds = _check_nodes(np.zeros((len(p), 3)), p, HMMConfig())
+        np.testing.assert_allclose(logits[b, :len(seq), :len(p)], log_odds[seq], atol=1e-4)
+        assert (logits[b, :, len(p):] <= -1e8).all()
+
+
+def test_distance_layers_see_contact_lengths(hybrid_model):
+    graph = _batch(PRESETS["tiny-hybrid"], 1)
+    nodes = graph.node_sets[F.NODES]
+    stretched = graph.replace_features(node_sets={F.NODES: {
+        **nodes.features, F.XYZ: nodes[F.XYZ] * 1.1}})
+    a = hybrid_model.encode_nodes(graph).numpy()
+    b = hybrid_model.encode_nodes(stretched).numpy()
+    assert np.abs(a - b).max() > 1e-4
+
+
+def test_constrained_decoder_starts_as_the_hmm(hybrid_model, tmp_path):
+    """Zero correction: the exported model's constrained decoding is the HMM's."""
+    from tf_structgen.evaluation.structures import candidate_set
+    from tf_structgen.data.simulate import simulate
+    from tf_structgen.export.serving import export_saved_model
+    from tf_structgen.inference.predictor import Predictor
+    from tf_structgen.io.sequences import SequenceRecord
+
+    rng = np.random.default_rng(11)
+    traces = backbone.generate_complex([50, 40], rng)
+    seqs = ["".join(rng.choice(list("ACDEFGHIKLMNPQRSTVWY"), len(t))) for t in traces]
+    sim = simulate(list(zip(seqs, traces)), REALISM_PRESETS["realistic"], rng)
+    export_saved_model(hybrid_model, tmp_path / "m", 1)
+    records = [SequenceRecord(f"c{k}", s) for k, s in enumerate(seqs)]
+    cands = candidate_set(sim)
+    constrained = Predictor(tmp_path / "m" / "1", decoder="constrained").thread(cands, records)
+    classical = Predictor(None, decoder="hmm").thread(cands, records)
+    for x, y in zip(constrained, classical):
+        np.testing.assert_array_equal(x.nodes, y.nodes)
+    correct = sum(((c.nodes == t) & (t >= 0)).sum() for c, t in zip(constrained, sim.truth))
+    assert correct / sum((t >= 0).sum() for t in sim.truth) > 0.8
+
+
+def test_hmm_prior_changes_the_decoding():
+    rng = np.random.default_rng(2)
+    trace = backbone.generate_chain(40, rng)
+    seq = "".join(rng.choice(list("ACDEFGHIKLMNPQRSTVWY"), 40))
+    from tf_structgen.data.simulate import simulate
+
+    sim = simulate([(seq, trace)], REALISM_PRESETS["paper"], rng)
+    prior = np.zeros((40, sim.num_nodes))
+    decoy = np.setdiff1d(np.arange(sim.num_nodes), sim.truth[0])[0]
+    prior[5, decoy] = 1e3
+    (nodes, _), = hmm_thread(sim.xyz, sim.aa_probs, [encode_sequence(seq)],
+                             log_emission_prior=prior)
+    assert nodes[5] == decoy
+
+
+def test_tiny_hybrid_training_lowers_the_loss_below_the_prior(tmp_path):
+    """Training the correction must beat the classical prior it starts from."""
+    from tf_structgen.evaluation.accuracy import pointer_loss
+    from tf_structgen.training import trainer
+
+    preset = PRESETS["tiny-hybrid"].replace(train__max_steps=60)
+    batches = list(pipeline.synthetic_dataset(preset.data, batch_size=8, seed=99,
+                                              stream=1, count=16))
+    untrained = trainer.build_model(preset)
+    before = np.mean([float(pointer_loss(untrained(g), g)) for g in batches])
+    trainer.train(tmp_path / "run", preset)
+    model, _, step = trainer.load_trained_model(tmp_path / "run")
+    after = np.mean([float(pointer_loss(model(g), g)) for g in batches])
+    assert step == 60
+    assert after < 0.95 * before
