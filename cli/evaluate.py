@@ -50,7 +50,8 @@ def evaluate(
             source = f"seeded validation set ({count} proteins, seed {seed if seed is not None else preset.train.seed})"
         report = evaluate_batches(model, batches, DIRECTIONS)
         report |= {"run_dir": str(run_dir), "step": step, "dataset": source,
-                   "pointer": preset.model.pointer}
+                   "pointer": preset.model.pointer,
+                   "data_source": preset.data.source if dataset is None else dataset.name}
         files = write_report(report, out)
         files += example_figures(model, next(iter(batches)), out)
     typer.echo(f"{report['num_proteins']} proteins from {source}; model step {step}")
@@ -67,6 +68,7 @@ def _evaluate_structures(spec, realism, model, decoder, direction, seed, out, ve
         from rich.progress import Progress
 
         from tf_structgen.common.atomic import atomic_write
+        from tf_structgen.evaluation.report import structures_figures
         from tf_structgen.evaluation.structures import evaluate_structures
         from tf_structgen.inference.model_store import resolve_model_dir
         from tf_structgen.inference.predictor import Predictor
@@ -86,12 +88,13 @@ def _evaluate_structures(spec, realism, model, decoder, direction, seed, out, ve
         out.mkdir(parents=True, exist_ok=True)
         with atomic_write(out / "structures_report.json") as f:
             json.dump(report, f, indent=2)
+        files = [out / "structures_report.json", *structures_figures(report, out)]
     for row in report["structures"]:
         typer.echo(f"{row['structure']:<24} chains {row['chains']:>2}  "
                    f"positions {row['positions']:>5}  AA {row['aa']:.4f}")
     typer.echo(f"AA mean over {len(report['structures'])} structures {report['aa']:.4f}; "
                f"pooled over positions {report['aa_positions']:.4f}")
-    typer.echo(f"wrote {out / 'structures_report.json'}")
+    typer.echo("wrote " + ", ".join(str(f) for f in files))
 
 
 def make_dataset(

@@ -93,3 +93,38 @@ def pointer_heatmap(probs: np.ndarray, target: np.ndarray, path: str | Path) -> 
     ax.set_ylabel("sequence position")
     ax.set_title("Pointer probabilities")
     return _save(fig, path)
+
+
+def aa_vs_detector_accuracy(detector_accuracy: np.ndarray, accuracy: dict[str, np.ndarray],
+                            title: str, path: str | Path) -> Path:
+    """Fig. 5a: AA per protein against the detector's top-1 accuracy on its true nodes."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label, acc in accuracy.items():
+        ax.scatter(detector_accuracy, acc, s=14, alpha=0.7, label=label)
+    ax.set_xlabel("detector top-1 accuracy per protein")
+    ax.set_ylabel("assignment accuracy (AA)")
+    ax.set_title(title, fontsize=10)
+    if len(accuracy) > 1:
+        ax.legend()
+    return _save(fig, path)
+
+
+def confusion_matrix(counts: np.ndarray, title: str, path: str | Path) -> Path:
+    """Fig. 5b: detector confusion (true residue x argmax class), rows normalised."""
+    from tf_structgen.common.residue_constants import ALPHABET
+
+    plt = _pyplot()
+    counts = np.asarray(counts, dtype=np.float64)
+    rows = counts.sum(axis=1, keepdims=True)
+    fraction = np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0)
+    fig, ax = plt.subplots(figsize=(6, 5.2))
+    image = ax.imshow(fraction, cmap="viridis", vmin=0.0, vmax=1.0, interpolation="nearest")
+    fig.colorbar(image, ax=ax, label="fraction of the row")
+    ticks = np.arange(len(ALPHABET))
+    ax.set_xticks(ticks, list(ALPHABET))
+    ax.set_yticks(ticks, list(ALPHABET))
+    ax.set_xlabel("argmax class of the true node")
+    ax.set_ylabel("true residue")
+    ax.set_title(title, fontsize=10)
+    return _save(fig, path)

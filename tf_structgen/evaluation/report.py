@@ -9,22 +9,31 @@ from typing import Sequence
 import numpy as np
 
 from tf_structgen.common.atomic import atomic_write
+from tf_structgen.common.residue_constants import ALPHABET
 from tf_structgen.evaluation import plots
 from tf_structgen.evaluation.accuracy import greedy_accuracy
 from tf_structgen.training.metrics import mean_accuracy
 
 
 def evaluate_batches(model, batches, directions: Sequence[str]) -> dict:
-    """AA per direction plus per-protein details, as a JSON-ready dict."""
-    result = greedy_accuracy(model, batches, directions)
+    """AA per direction plus per-protein details, as a JSON-ready dict.
+
+    Also the detector's top-1 accuracy per protein (over its true nodes) and
+    the 20x20 ``detector_confusion`` counts (rows true residue, columns argmax
+    class of its true node, ``detector_alphabet`` order) for Fig. 5.
+    """
+    result = greedy_accuracy(model, batches, directions, detector=True)
     return {
         "num_proteins": int(len(result["lengths"])),
         "aa": {d: mean_accuracy(a) for d, a in result["accuracy"].items()},
         "proteins": [
             {"length": int(n),
              "aa": {d: float(result["accuracy"][d][i]) for d in directions},
-             "errors": {d: int(result["errors"][d][i]) for d in directions}}
+             "errors": {d: int(result["errors"][d][i]) for d in directions},
+             "detector_accuracy": float(result["detector_accuracy"][i])}
             for i, n in enumerate(result["lengths"])],
+        "detector_alphabet": ALPHABET,
+        "detector_confusion": result["confusion"].tolist(),
     }
 
 
@@ -48,7 +57,7 @@ def example_figures(model, graph, out_dir: str | Path) -> list[Path]:
 
 
 def write_report(report: dict, out_dir: str | Path) -> list[Path]:
-    """Writes ``report.json`` and the Fig. 3b / 4a PNGs into ``out_dir``."""
+    """Writes ``report.json`` and the Fig. 3b / 4a (and 5a / 5b) PNGs into ``out_dir``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_write(out_dir / "report.json") as f:
@@ -58,6 +67,45 @@ def write_report(report: dict, out_dir: str | Path) -> list[Path]:
     lengths = np.array([p["length"] for p in proteins])
     errors = {d: np.array([p["errors"][d] for p in proteins]) for d in directions}
     accuracy = {d: np.array([p["aa"][d] for p in proteins]) for d in directions}
-    return [out_dir / "report.json",
-            plots.errors_vs_length(lengths, errors, out_dir / "errors_vs_length.png"),
-            plots.accuracy_histogram(accuracy, out_dir / "aa_histogram.png")]
+    files = [out_dir / "report.json",
+             plots.errors_vs_length(lengths, errors, out_dir / "errors_vs_length.png"),
+             plots.accuracy_histogram(accuracy, out_dir / "aa_histogram.png")]
+    if "detector_confusion" in report:
+        model = f"{report['pointer']} pointer" if "pointer" in report else "model"
+        if "step" in report:
+            model += f", step {report['step']}"
+        data = f"{report['data_source']} data" if "data_source" in report else "synthetic data"
+        detector = np.array([p["detector_accuracy"] for p in proteins], dtype=np.float64)
+        files += detector_figures(detector, accuracy, report["detector_confusion"],
+                                  f"{model}; {data}", out_dir)
+    return files
+
+
+def structures_figures(report: dict, out_dir: str | Path) -> list[Path]:
+    """Fig. 5a / 5b for a report of :func:`evaluate_structures`."""
+    rows = report["structures"]
+    decoder = report.get("decoder", "?")
+    if decoder == "hmm":
+        model = "HMM decoder"
+    else:
+        model = f"{Path(str(report.get('model', '?'))).name}, {decoder} decoder"
+        if "direction" in report:
+            model += f", {report['direction']}"
+    detector = np.array([r["detector_accuracy"] for r in rows], dtype=np.float64)
+    accuracy = {decoder: np.array([r["aa"] for r in rows], dtype=np.float64)}
+    return detector_figures(detector, accuracy, report["detector_confusion"],
+                            f"{model}; realism {report.get('realism', '?')}", out_dir)
+
+
+def detector_figures(detector_accuracy: np.ndarray, accuracy: dict[str, np.ndarray],
+                     confusion, title: str, out_dir: str | Path) -> list[Path]:
+    """Fig. 5a (``aa_vs_detector_accuracy.png``) and 5b (``confusion_matrix.png``)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    total = int(np.sum(confusion))
+    return [plots.aa_vs_detector_accuracy(detector_accuracy, accuracy,
+                                          f"AA vs detector accuracy\n{title}",
+                                          out_dir / "aa_vs_detector_accuracy.png"),
+            plots.confusion_matrix(np.asarray(confusion),
+                                   f"Detector confusion ({total} true nodes)\n{title}",
+                                   out_dir / "confusion_matrix.png")]

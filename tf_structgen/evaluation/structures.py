@@ -8,7 +8,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from tf_structgen.common.residue_constants import ALPHABET, encode_sequence
 from tf_structgen.data.simulate import Realism, Simulation, simulate
+from tf_structgen.evaluation.detector import detector_accuracy, detector_confusion
 from tf_structgen.io import CandidateSet, ChainRecord, SequenceRecord, read_structure_chains
 
 logger = logging.getLogger(__name__)
@@ -102,10 +104,15 @@ def evaluate_structures(paths: Sequence[Path], thread: Callable, realism: Realis
       on_done: called after each structure (progress).
 
     Returns:
-      JSON-ready dict: per structure AA (over positions with a true node) and
-      counts, ``aa`` (mean over structures) and ``aa_positions`` (pooled).
+      JSON-ready dict: per structure AA (over positions with a true node),
+      counts and ``detector_accuracy`` (top-1 over the structure's true nodes
+      of standard residues), ``aa`` (mean over structures), ``aa_positions``
+      (pooled) and ``detector_confusion`` (20x20 counts summed over
+      structures, rows true residue, columns argmax class of its true node,
+      both in ``detector_alphabet`` order).
     """
     rows = []
+    confusion = np.zeros((len(ALPHABET), len(ALPHABET)), dtype=np.int64)
     for k, path in enumerate(paths):
         chains = [with_numbering_gaps(c) for c in read_structure_chains(path)]
         sim = simulate_structure(chains, realism, seed + k)
@@ -113,14 +120,20 @@ def evaluate_structures(paths: Sequence[Path], thread: Callable, realism: Realis
         result = thread(candidate_set(sim), records)
         correct, total = count_correct(sim.truth, [c.nodes for c in result],
                                        [c.residue_numbers for c in chains])
+        counts = detector_confusion([encode_sequence(c.sequence) for c in chains],
+                                    sim.truth, sim.aa_probs)
+        confusion += counts
         rows.append({"structure": Path(path).name, "chains": len(chains),
                      "positions": total, "correct": correct,
                      "aa": correct / total if total else float("nan"),
-                     "nodes": sim.num_nodes})
+                     "nodes": sim.num_nodes,
+                     "detector_accuracy": detector_accuracy(counts)})
         if on_done is not None:
             on_done()
     aa = [r["aa"] for r in rows if np.isfinite(r["aa"])]
     return {"structures": rows,
             "aa": float(np.mean(aa)) if aa else float("nan"),
             "aa_positions": (sum(r["correct"] for r in rows)
-                             / max(1, sum(r["positions"] for r in rows)))}
+                             / max(1, sum(r["positions"] for r in rows))),
+            "detector_alphabet": ALPHABET,
+            "detector_confusion": confusion.tolist()}
