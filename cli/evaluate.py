@@ -19,7 +19,7 @@ def evaluate(
     structures: Annotated[Optional[str], typer.Option("--structures", help="Instead: a folder or glob of PDB/mmCIF files, simulated at --realism, threaded with --model/--decoder.")] = None,
     realism: Annotated[str, typer.Option("--realism", help="With --structures: paper, realistic, hard or clean.")] = "realistic",
     model: Annotated[Optional[Path], typer.Option("--model", help="With --structures: SavedModel folder (default: bundled).")] = None,
-    decoder: Annotated[str, typer.Option(help="With --structures: unique, greedy or hmm.")] = "unique",
+    decoder: Annotated[str, typer.Option(help="With --structures: unique, greedy, hmm or constrained.")] = "unique",
     direction: Annotated[str, typer.Option(help="With --structures: forward, backward or ensemble.")] = "ensemble",
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ):
