@@ -206,3 +206,41 @@ def test_config_validation():
     with pytest.raises(ValueError, match="prob_floor"):
         HMMConfig(prob_floor=0.5)
     assert HMMConfig(noise=0.4).sigma == pytest.approx(np.hypot(0.1, 0.4 * 2**0.5))
+
+
+def test_copy_groups_align_copies():
+    from tf_structgen.decoding.hmm import copy_groups
+
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 20, 60)
+    b = a.copy()
+    b[10:15] = UNKNOWN_INDEX                      # unobserved stretch written as X
+    tagged = np.concatenate([rng.integers(0, 20, 12), a])  # N-terminal extension
+    other = rng.integers(0, 20, 60)
+    groups = copy_groups([a, other, b, tagged])
+    assert groups == [[(0, 12), (2, 12), (3, 0)]]
+    assert copy_groups([a, other]) == []
+
+
+def test_untangle_copies_repairs_a_mosaic():
+    from tf_structgen.data.backbone import generate_chain
+    from tf_structgen.decoding.hmm import HMMConfig, untangle_copies
+
+    rng = np.random.default_rng(4)
+    n = 60
+    xyz = np.concatenate([generate_chain(n, rng), generate_chain(n, rng) + 80.0])
+    seq = rng.integers(0, 20, n)
+    first, second = np.arange(n), np.arange(n, 2 * n)
+    # Copy 0 jumps onto copy 1 after a 3-residue gap, and the other way round.
+    mosaic_0 = np.concatenate([first[:30], [-1, -1, -1], second[33:]])
+    mosaic_1 = np.concatenate([second[:30], [-1, -1, -1], first[33:]])
+    conf = np.ones(n, np.float32)
+    fixed = untangle_copies([(mosaic_0, conf), (mosaic_1, conf)], [seq, seq], xyz,
+                            HMMConfig(noise=0.25))
+    np.testing.assert_array_equal(fixed[0][0][33:], first[33:])
+    np.testing.assert_array_equal(fixed[1][0][33:], second[33:])
+    np.testing.assert_array_equal(fixed[0][0][:30], first[:30])
+    # Consistent paths are left alone.
+    again = untangle_copies(fixed, [seq, seq], xyz, HMMConfig(noise=0.25))
+    for (x, _), (y, _) in zip(fixed, again):
+        np.testing.assert_array_equal(x, y)

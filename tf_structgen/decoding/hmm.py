@@ -107,6 +107,9 @@ class HMMConfig:
       reentry_penalty: cost of resuming near the last assigned node.
       jump_penalty: cost of resuming (or continuing) anywhere.
       max_repair_rounds: re-decodes allowed to remove duplicate nodes.
+      untangle_copies: after decoding, re-pair the path segments of chains
+        with identical sequences (homo-oligomer copies) where that removes
+        geometric breaks (see :func:`untangle_copies`).
     """
 
     noise: float = 0.0
@@ -126,6 +129,7 @@ class HMMConfig:
     reentry_penalty: float = 1.0
     jump_penalty: float = 8.0
     max_repair_rounds: int = 2
+    untangle_copies: bool = True
 
     def __post_init__(self):
         for name in ("noise", "gap_open", "null_cost", "reentry_penalty",
@@ -195,6 +199,117 @@ def hmm_thread(
         nodes, conf = _decode_unique(graph, emission, config)
         used[nodes[nodes >= 0]] = True
         results.append((nodes, conf))
+    if config.untangle_copies:
+        results = untangle_copies(results, seqs, xyz, config)
+    return results
+
+
+def _break_cost(xyz: np.ndarray, a: int, b: int, steps: int, slack: float) -> float:
+    """0 if node b is reachable from node a in ``steps`` residues, else
+    1 plus the excess distance in units of 10 Å."""
+    if a < 0 or b < 0:
+        return 0.0
+    excess = np.linalg.norm(xyz[a] - xyz[b]) - (3.8 * steps + slack)
+    return 0.0 if excess <= 0 else 1.0 + excess / 10.0
+
+
+def _copy_offset(a: np.ndarray, b: np.ndarray, min_identity: float,
+                 min_overlap: int) -> int | None:
+    """Offset d such that b[i] aligns with a[i + d] without gaps and with
+    C-termini aligned (b may lack or add an N-terminal stretch), if the
+    overlap is long enough and identical enough over known residues."""
+    d = len(a) - len(b)
+    lo, hi = max(0, d), len(a)
+    if hi - lo < min_overlap:
+        return None
+    x, y = a[lo:hi], b[lo - d:hi - d]
+    known = (x != UNKNOWN_INDEX) & (y != UNKNOWN_INDEX)
+    if known.sum() < min_overlap or (x[known] == y[known]).mean() < min_identity:
+        return None
+    return d
+
+
+def copy_groups(sequences: Sequence[np.ndarray], min_identity: float = 0.9,
+                min_overlap: int = 20) -> list[list[tuple[int, int]]]:
+    """Chains that are copies of one another, with their alignment.
+
+    Copies share their C-terminal part (at least ``min_overlap`` residues,
+    at least ``min_identity`` identical over the positions where both
+    residues are known: unknown residues, e.g. unobserved stretches written
+    as X, do not count against it); one may carry an extra N-terminal
+    stretch (a tag, a longer construct). Returns groups of two or more
+    ``(chain, offset)``, residue i of the chain sitting at position
+    ``i + offset`` of the group's frame (offsets >= 0).
+    """
+    groups: list[list[tuple[int, int]]] = []
+    for k, seq in enumerate(sequences):
+        seq = np.asarray(seq)
+        for group in groups:
+            ref_k, ref_offset = group[0]
+            ref = np.asarray(sequences[ref_k])
+            d = _copy_offset(ref, seq, min_identity, min_overlap)
+            if d is not None:
+                group.append((k, ref_offset + d))
+                break
+        else:
+            groups.append([(k, 0)])
+    out = []
+    for group in groups:
+        if len(group) > 1:
+            low = min(o for _, o in group)
+            out.append([(k, o - low) for k, o in group])
+    return out
+
+
+def untangle_copies(results: list[tuple[np.ndarray, np.ndarray]],
+                    sequences: Sequence[np.ndarray], xyz: np.ndarray,
+                    config: HMMConfig) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Repairs mosaics between copies of the same chain.
+
+    Chains are decoded one after the other, so where the first copy of a
+    homo-oligomer meets a gap (an unresolved loop, a missing run) Viterbi
+    jumps anywhere and may resume on the second copy, which then gets the
+    first one's leftovers. Copies share the sequence, so exchanging the tails
+    of two copies' paths after position t changes no emission, only the
+    geometry at t: at every position where a copy's path breaks (its next
+    assigned node is farther than 3.8 Å per residue, plus noise slack), the
+    tails of all copies are re-paired by a minimum-cost assignment of the
+    break costs, if that strictly lowers their sum.
+    """
+    results = [(n.copy(), c.copy()) for n, c in results]
+    slack = 1.0 + config.max_sigmas * config.sigma
+    for members in copy_groups(sequences):
+        from scipy.optimize import linear_sum_assignment
+
+        width = max(o + len(sequences[k]) for k, o in members)
+        nodes = np.full((len(members), width), -1, np.int64)    # frame order
+        conf = np.zeros((len(members), width), np.float32)
+        for i, (k, o) in enumerate(members):
+            nodes[i, o:o + len(sequences[k])] = results[k][0]
+            conf[i, o:o + len(sequences[k])] = results[k][1]
+        start = max(o for _, o in members)  # tails exist in every copy
+        for t in range(start, width - 1):
+            # Last assigned node at <= t and first at > t, per copy.
+            left, right = [], []
+            for row in nodes:
+                before = np.flatnonzero(row[:t + 1] >= 0)
+                after = np.flatnonzero(row[t + 1:] >= 0)
+                left.append((row[before[-1]], before[-1]) if len(before) else (-1, t))
+                right.append((row[t + 1 + after[0]], t + 1 + after[0])
+                             if len(after) else (-1, t + 1))
+            if all(q != t + 1 for _, q in right):
+                continue  # no copy resumes here: the pairing is decided later
+            cost = np.array([[_break_cost(xyz, a, b, q - p, slack)
+                              for b, q in right] for a, p in left])
+            if np.trace(cost) == 0:
+                continue
+            rows, cols = linear_sum_assignment(cost)
+            if cost[rows, cols].sum() < np.trace(cost) - 1e-9:
+                nodes[:, t + 1:] = nodes[cols, t + 1:]
+                conf[:, t + 1:] = conf[cols, t + 1:]
+        for i, (k, o) in enumerate(members):
+            n = len(sequences[k])
+            results[k] = (nodes[i, o:o + n].astype(np.int32), conf[i, o:o + n])
     return results
 
 
