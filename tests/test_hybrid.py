@@ -79,7 +79,7 @@ def test_emission_prior_matches_the_hmm():
     probs[0] = 0.0
     probs[0, 3] = 1.0  # floored classes
     sequence = encode_sequence("ACDXWY")
-    _, log_odds = _check_nodes(np.zeros((7, 3)), probs, HMMConfig())
+    _, log_odds = _check_nodes(np.zeros((7, 3)), probs, HMMConfig(unknown_emission=0.0))
     expected = log_odds[sequence]  # [n, m], unknown row is 0
     got = EmissionLogOdds()((probs[None], sequence[None]))[0].numpy()
     np.testing.assert_allclose(got, expected, atol=1e-4)
@@ -111,7 +111,7 @@ def test_untrained_correction_is_zero_and_logits_are_the_prior(hybrid_model):
     seqs = graph.context[F.SEQUENCE]
     for b, p in enumerate(probs):
         seq = seqs[b].numpy()
-        _, log_odds = _check_nodes(np.zeros((len(p), 3)), p, HMMConfig())
+        _, log_odds = _check_nodes(np.zeros((len(p), 3)), p, HMMConfig(unknown_emission=0.0))
         np.testing.assert_allclose(logits[b, :len(seq), :len(p)], log_odds[seq], atol=1e-4)
         assert (logits[b, :, len(p):] <= -1e8).all()
 

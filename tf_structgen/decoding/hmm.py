@@ -4,7 +4,8 @@ The sequence is threaded through the candidate set as in Cryo2Struct, by
 Viterbi decoding of an HMM whose hidden states are candidate nodes. Scores are
 log-weights (natural logs, larger is better). Emissions at position t, node j:
 ``emission_weight * log(p_j(a_t) / background(a_t))`` with ``p_j`` the node's
-scores renormalised and floored at ``prob_floor``; 0 for unknown residues;
+scores renormalised and floored at ``prob_floor``; ``unknown_emission`` for
+unknown residues;
 plus the optional ``log_emission_prior``.
 
 The model is second order: real Cα traces never fold back on themselves
@@ -76,6 +77,8 @@ from tf_structgen.common.residue_constants import (
 logger = logging.getLogger(__name__)
 
 _MAX_ABS_LOG_WEIGHT = 60.0  # keeps exp() finite in the forward-backward pass
+_KMER = 5                   # word length of the copy alignment seeds
+_UNTANGLE_MARGIN = 0.1      # smallest break-cost gain worth a tail exchange
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -107,6 +110,11 @@ class HMMConfig:
       reentry_penalty: cost of resuming near the last assigned node.
       jump_penalty: cost of resuming (or continuing) anywhere.
       max_repair_rounds: re-decodes allowed to remove duplicate nodes.
+      unknown_emission: log-weight of placing an unknown residue (X) on a
+        node. X mostly marks residues absent from the model (unresolved
+        loops and termini); at 0 a run of them is threaded for free through
+        other chains' nodes, which the slightly negative default prevents
+        while single X residues still take a node.
       untangle_copies: after decoding, re-pair the path segments of chains
         with identical sequences (homo-oligomer copies) where that removes
         geometric breaks (see :func:`untangle_copies`).
@@ -129,6 +137,7 @@ class HMMConfig:
     reentry_penalty: float = 1.0
     jump_penalty: float = 8.0
     max_repair_rounds: int = 2
+    unknown_emission: float = -1.0
     untangle_copies: bool = True
 
     def __post_init__(self):
@@ -205,48 +214,65 @@ def hmm_thread(
 
 
 def _break_cost(xyz: np.ndarray, a: int, b: int, steps: int, slack: float) -> float:
-    """0 if node b is reachable from node a in ``steps`` residues, else
-    1 plus the excess distance in units of 10 Å."""
+    """How implausible it is for the chain to go from node a to node b in
+    ``steps`` residues: 1 plus the excess distance in units of 10 Å when b is
+    out of reach, else the distance as a fraction of the reach (across a
+    long gap the chain's own continuation is usually the nearer one)."""
     if a < 0 or b < 0:
         return 0.0
-    excess = np.linalg.norm(xyz[a] - xyz[b]) - (3.8 * steps + slack)
-    return 0.0 if excess <= 0 else 1.0 + excess / 10.0
+    reach = 3.8 * steps + slack
+    d = float(np.linalg.norm(xyz[a] - xyz[b]))
+    if d > reach:
+        return 1.0 + (d - reach) / 10.0
+    return 0.5 * max(d - slack, 0.0) / reach
 
 
 def _copy_offset(a: np.ndarray, b: np.ndarray, min_identity: float,
                  min_overlap: int) -> int | None:
-    """Offset d such that b[i] aligns with a[i + d] without gaps and with
-    C-termini aligned (b may lack or add an N-terminal stretch), if the
-    overlap is long enough and identical enough over known residues."""
-    d = len(a) - len(b)
-    lo, hi = max(0, d), len(a)
-    if hi - lo < min_overlap:
-        return None
-    x, y = a[lo:hi], b[lo - d:hi - d]
-    known = (x != UNKNOWN_INDEX) & (y != UNKNOWN_INDEX)
-    if known.sum() < min_overlap or (x[known] == y[known]).mean() < min_identity:
-        return None
-    return d
+    """Offset d such that b[i] aligns with a[i + d] without gaps, if the
+    overlap is long enough and identical enough over known residues.
+
+    Candidate offsets come from shared 5-mers (linear time), the most
+    supported ones are checked.
+    """
+    index: dict[bytes, list[int]] = {}
+    for i in range(len(a) - _KMER + 1):
+        index.setdefault(a[i:i + _KMER].tobytes(), []).append(i)
+    votes: dict[int, int] = {}
+    for j in range(len(b) - _KMER + 1):
+        word = b[j:j + _KMER]
+        if (word == UNKNOWN_INDEX).any():
+            continue
+        for i in index.get(word.tobytes(), ()):
+            votes[i - j] = votes.get(i - j, 0) + 1
+    for d in sorted(votes, key=votes.get, reverse=True)[:3]:
+        lo, hi = max(0, d), min(len(a), len(b) + d)
+        if hi - lo < min_overlap:
+            continue
+        x, y = a[lo:hi], b[lo - d:hi - d]
+        known = (x != UNKNOWN_INDEX) & (y != UNKNOWN_INDEX)
+        if known.sum() >= min_overlap and (x[known] == y[known]).mean() >= min_identity:
+            return d
+    return None
 
 
 def copy_groups(sequences: Sequence[np.ndarray], min_identity: float = 0.9,
                 min_overlap: int = 20) -> list[list[tuple[int, int]]]:
     """Chains that are copies of one another, with their alignment.
 
-    Copies share their C-terminal part (at least ``min_overlap`` residues,
-    at least ``min_identity`` identical over the positions where both
-    residues are known: unknown residues, e.g. unobserved stretches written
-    as X, do not count against it); one may carry an extra N-terminal
-    stretch (a tag, a longer construct). Returns groups of two or more
+    Copies align without gaps over at least ``min_overlap`` residues, at
+    least ``min_identity`` identical over the positions where both residues
+    are known (unknown residues, e.g. unobserved stretches written as X, do
+    not count against it); their termini may differ (tags, constructs). Returns groups of two or more
     ``(chain, offset)``, residue i of the chain sitting at position
     ``i + offset`` of the group's frame (offsets >= 0).
     """
     groups: list[list[tuple[int, int]]] = []
     for k, seq in enumerate(sequences):
-        seq = np.asarray(seq)
+        seq = np.asarray(seq, np.int64)
         for group in groups:
             ref_k, ref_offset = group[0]
-            ref = np.asarray(sequences[ref_k])
+            ref = np.asarray(sequences[ref_k], np.int64)
             d = _copy_offset(ref, seq, min_identity, min_overlap)
             if d is not None:
                 group.append((k, ref_offset + d))
@@ -287,13 +313,15 @@ def untangle_copies(results: list[tuple[np.ndarray, np.ndarray]],
         for i, (k, o) in enumerate(members):
             nodes[i, o:o + len(sequences[k])] = results[k][0]
             conf[i, o:o + len(sequences[k])] = results[k][1]
-        start = max(o for _, o in members)  # tails exist in every copy
-        for t in range(start, width - 1):
+        # Tails are exchanged over the frame positions every copy has.
+        start = max(o for _, o in members)
+        stop = min(o + len(sequences[k]) for k, o in members)
+        for t in range(start, stop - 1):
             # Last assigned node at <= t and first at > t, per copy.
             left, right = [], []
             for row in nodes:
                 before = np.flatnonzero(row[:t + 1] >= 0)
-                after = np.flatnonzero(row[t + 1:] >= 0)
+                after = np.flatnonzero(row[t + 1:stop] >= 0)
                 left.append((row[before[-1]], before[-1]) if len(before) else (-1, t))
                 right.append((row[t + 1 + after[0]], t + 1 + after[0])
                              if len(after) else (-1, t + 1))
@@ -301,12 +329,12 @@ def untangle_copies(results: list[tuple[np.ndarray, np.ndarray]],
                 continue  # no copy resumes here: the pairing is decided later
             cost = np.array([[_break_cost(xyz, a, b, q - p, slack)
                               for b, q in right] for a, p in left])
-            if np.trace(cost) == 0:
+            if np.trace(cost) < _UNTANGLE_MARGIN:
                 continue
             rows, cols = linear_sum_assignment(cost)
-            if cost[rows, cols].sum() < np.trace(cost) - 1e-9:
-                nodes[:, t + 1:] = nodes[cols, t + 1:]
-                conf[:, t + 1:] = conf[cols, t + 1:]
+            if cost[rows, cols].sum() < np.trace(cost) - _UNTANGLE_MARGIN:
+                nodes[:, t + 1:stop] = nodes[cols, t + 1:stop]
+                conf[:, t + 1:stop] = conf[cols, t + 1:stop]
         for i, (k, o) in enumerate(members):
             n = len(sequences[k])
             results[k] = (nodes[i, o:o + n].astype(np.int32), conf[i, o:o + n])
@@ -666,7 +694,7 @@ def _node_marginals(graph: _CandidateGraph, emission: np.ndarray,
 def _check_nodes(xyz, aa_probs, config: HMMConfig) -> tuple[np.ndarray, np.ndarray]:
     """Validates the candidate set; returns xyz and [21, m] emission log-odds.
 
-    Row ``UNKNOWN_INDEX`` of the log-odds is 0 (unknown residues are neutral).
+    Row ``UNKNOWN_INDEX`` of the log-odds is ``config.unknown_emission``.
     """
     xyz = np.asarray(xyz, dtype=np.float64)
     probs = np.asarray(aa_probs, dtype=np.float64)
@@ -684,7 +712,7 @@ def _check_nodes(xyz, aa_probs, config: HMMConfig) -> tuple[np.ndarray, np.ndarr
         raise InputError(f"aa_probs row {int(np.argmin(total))} is all zeros")
     probs = np.maximum(probs / total, config.prob_floor)
     probs /= probs.sum(axis=1, keepdims=True)
-    log_odds = np.zeros((NUM_AMINO_ACIDS + 1, len(xyz)))
+    log_odds = np.full((NUM_AMINO_ACIDS + 1, len(xyz)), config.unknown_emission)
     log_odds[:NUM_AMINO_ACIDS] = config.emission_weight * (
         np.log(probs) - np.log(BACKGROUND_FREQUENCIES)).T
     return xyz, log_odds

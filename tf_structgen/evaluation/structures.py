@@ -64,6 +64,18 @@ def candidate_set(sim: Simulation) -> CandidateSet:
     return CandidateSet(xyz=sim.xyz, aa_probs=sim.aa_probs)
 
 
+def _residue_keys(numbers) -> list[tuple[int, int]]:
+    """(residue number, occurrence) per position: insertion codes repeat a
+    number (52, 52A, 52B), and the occurrence keeps them apart."""
+    seen: dict[int, int] = {}
+    keys = []
+    for r in numbers:
+        r = int(r)
+        keys.append((r, seen.get(r, 0)))
+        seen[r] = seen.get(r, 0) + 1
+    return keys
+
+
 def count_correct(truth: Sequence[np.ndarray], predicted: Sequence[np.ndarray],
                   residue_numbers: Sequence[np.ndarray] | None = None) -> tuple[int, int]:
     """Correct positions and positions with a true node, over all chains.
@@ -71,9 +83,9 @@ def count_correct(truth: Sequence[np.ndarray], predicted: Sequence[np.ndarray],
     Chain labels are arbitrary: threading chain A's sequence into copy B of
     a homo-oligomer builds a correct model. Predicted chains are therefore
     matched one-to-one to true chains by the Hungarian algorithm, a position
-    counting as correct when it holds the node of the same residue (same
-    residue number, or same index when ``residue_numbers`` is None) of the
-    matched true chain. Different proteins never share true nodes, so the
+    counting as correct when it holds the node of the same residue of the
+    matched true chain: same position for the chain itself, same residue
+    number (with insertion codes told apart by order) for a copy. Different proteins never share true nodes, so the
     matching only pairs copies of one sequence.
     """
     from scipy.optimize import linear_sum_assignment
@@ -81,12 +93,16 @@ def count_correct(truth: Sequence[np.ndarray], predicted: Sequence[np.ndarray],
     k = len(truth)
     if residue_numbers is None:
         residue_numbers = [np.arange(len(t)) for t in truth]
+    keys = [_residue_keys(r) for r in residue_numbers]
     score = np.zeros((k, k), dtype=np.int64)
     for t in range(k):
-        true_of = {int(r): int(v) for r, v in zip(residue_numbers[t], truth[t]) if v >= 0}
+        true_of = {key: int(v) for key, v in zip(keys[t], truth[t]) if v >= 0}
         for p in range(k):
-            score[p, t] = sum(true_of.get(int(r)) == int(v)
-                              for r, v in zip(residue_numbers[p], predicted[p]) if v >= 0)
+            if p == t:  # same chain: same position
+                score[p, t] = int(((predicted[p] == truth[t]) & (truth[t] >= 0)).sum())
+                continue
+            score[p, t] = sum(true_of.get(key) == int(v)
+                              for key, v in zip(keys[p], predicted[p]) if v >= 0)
     rows, cols = linear_sum_assignment(score, maximize=True)
     return int(score[rows, cols].sum()), int(sum((t >= 0).sum() for t in truth))
 
