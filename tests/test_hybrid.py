@@ -138,7 +138,8 @@ def test_constrained_decoder_starts_as_the_hmm(hybrid_model, tmp_path):
     traces = backbone.generate_complex([50, 40], rng)
     seqs = ["".join(rng.choice(list("ACDEFGHIKLMNPQRSTVWY"), len(t))) for t in traces]
     sim = simulate(list(zip(seqs, traces)), REALISM_PRESETS["realistic"], rng)
-    export_saved_model(hybrid_model, tmp_path / "m", 1)
+    export_saved_model(hybrid_model, tmp_path / "m", 1, metadata={"correction_weight": 0.5})
+    assert Predictor(tmp_path / "m" / "1", decoder="constrained").correction_weight == 0.5
     records = [SequenceRecord(f"c{k}", s) for k, s in enumerate(seqs)]
     cands = candidate_set(sim)
     constrained = Predictor(tmp_path / "m" / "1", decoder="constrained").thread(cands, records)

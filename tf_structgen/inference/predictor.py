@@ -72,11 +72,14 @@ class Predictor:
         null.
       coord_noise: expected coordinate error (Å) of the candidates; widens
         the HMM's distance model (HMM and constrained decoders).
+      correction_weight: factor on the network's emission correction in the
+        constrained decoder; None: the value stored with the model (1 when
+        none is).
     """
 
     def __init__(self, model_dir: Path | None, *, decoder: str = "unique",
                  direction: str = "ensemble", min_confidence: float = 0.1,
-                 coord_noise: float = 0.3):
+                 coord_noise: float = 0.3, correction_weight: float | None = None):
         if decoder not in DECODERS:
             raise InputError(f"unknown decoder {decoder!r}; choose from {', '.join(DECODERS)}")
         if direction not in THREADING_SIGNATURES:
@@ -107,6 +110,14 @@ class Predictor:
                 raise InputError(f"{model_dir}: the SavedModel has no {name!r} signature "
                                  "(exported by an older version: export it again)")
             self._signature = loaded.signatures[name]
+            if correction_weight is None:
+                from tf_structgen.inference.model_store import read_metadata
+
+                correction_weight = float(read_metadata(Path(model_dir)).get(
+                    "correction_weight", 1.0))
+        if correction_weight is not None and not 0.0 <= correction_weight <= 10.0:
+            raise InputError("correction weight must be within [0, 10]")
+        self.correction_weight = correction_weight
 
     @property
     def name(self) -> str:
@@ -175,7 +186,7 @@ class Predictor:
 
     def _corrections(self, candidates: CandidateSet, sequences):
         m = candidates.num_nodes
-        return [c[:, :m] for c in
+        return [self.correction_weight * c[:, :m] for c in
                 self._per_chain(candidates, sequences, ("correction",))["correction"]]
 
     def _call(self, candidates: CandidateSet, sequences) -> dict[str, np.ndarray]:
