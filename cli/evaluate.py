@@ -19,7 +19,7 @@ def evaluate(
     structures: Annotated[Optional[str], typer.Option("--structures", help="Instead: a folder or glob of PDB/mmCIF files, simulated at --realism, threaded with --model/--decoder.")] = None,
     realism: Annotated[str, typer.Option("--realism", help="With --structures: paper, realistic, hard or clean.")] = "realistic",
     model: Annotated[Optional[Path], typer.Option("--model", help="With --structures: SavedModel folder (default: bundled).")] = None,
-    decoder: Annotated[str, typer.Option(help="With --structures: unique, greedy, hmm or constrained.")] = "unique",
+    decoder: Annotated[str, typer.Option(help="With --structures: auto, unique, greedy, hmm or constrained (see tfsg predict --help).")] = "auto",
     direction: Annotated[str, typer.Option(help="With --structures: forward, backward or ensemble.")] = "ensemble",
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ):
@@ -83,7 +83,7 @@ def _evaluate_structures(spec, realism, model, decoder, direction, seed, out, ve
             task = progress.add_task("structures", total=len(paths))
             report = evaluate_structures(paths, predictor.thread, settings, seed,
                                          on_done=lambda: progress.advance(task))
-        report |= {"model": predictor.name, "decoder": decoder, "direction": direction,
+        report |= {"model": predictor.name, "decoder": predictor.decoder, "direction": direction,
                    "realism": realism, "seed": seed}
         out.mkdir(parents=True, exist_ok=True)
         with atomic_write(out / "structures_report.json") as f:

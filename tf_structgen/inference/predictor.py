@@ -18,7 +18,7 @@ from tf_structgen.io.sequences import SequenceRecord
 
 logger = logging.getLogger(__name__)
 
-DECODERS = ("unique", "greedy", "hmm", "constrained")
+DECODERS = ("auto", "unique", "greedy", "hmm", "constrained")
 # Chains are sent to the SavedModel in groups whose pointer matrices
 # (chains x residues x nodes) stay below this many entries.
 MAX_POINTER_ENTRIES = 40_000_000
@@ -61,7 +61,9 @@ class Predictor:
 
     Args:
       model_dir: a SavedModel version folder (ignored by the HMM decoder).
-      decoder: ``unique`` (greedy over the model's top-K, each node once,
+      decoder: ``auto`` (``constrained`` for a model trained with the
+        emission prior, such as the bundled one, else ``unique``), ``unique``
+        (greedy over the model's top-K, each node once,
         chains disjoint), ``greedy`` (per-position argmax, nodes may repeat),
         ``hmm`` (the classical Viterbi threader, no network) or
         ``constrained`` (the HMM's Viterbi decoding with the network's
@@ -94,6 +96,14 @@ class Predictor:
         self.coord_noise = coord_noise
         self.model_dir = model_dir
         self._signature = None
+        if decoder == "auto":
+            from tf_structgen.inference.model_store import read_metadata
+
+            if model_dir is None:
+                raise InputError("a model folder is needed unless --decoder hmm")
+            config = read_metadata(Path(model_dir)).get("model_config", {})
+            decoder = self.decoder = ("constrained" if config.get("emission_prior")
+                                      else "unique")
         if decoder != "hmm":
             import tensorflow as tf
 
