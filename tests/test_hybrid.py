@@ -180,3 +180,35 @@ def test_tiny_hybrid_training_lowers_the_loss_below_the_prior(tmp_path):
     after = np.mean([float(pointer_loss(model(g), g)) for g in batches])
     assert step == 60
     assert after < 0.95 * before
+
+
+def test_local_pointer_loss_matches_a_brute_force_count(hybrid_model):
+    """Softmax over the true node and the contacts of its neighbours' nodes."""
+    from tf_structgen.evaluation.accuracy import local_pointer_loss
+    from tf_structgen.models.structure_generator import padded_sequences
+
+    graph = _batch(PRESETS["tiny-hybrid"], 3)
+    logits = hybrid_model(graph).numpy()
+    target = padded_sequences(graph, F.TARGET)[0].numpy()
+    sizes = graph.node_sets[F.NODES].sizes.numpy()
+    offsets = np.cumsum(sizes) - sizes
+    adjacency = graph.edge_sets[F.CONTACTS].adjacency
+    component = np.repeat(np.arange(3), graph.edge_sets[F.CONTACTS].sizes.numpy())
+    total = 0.0
+    for b in range(3):
+        contacts = {}
+        for u, v in zip(adjacency.source.numpy()[component == b] - offsets[b],
+                        adjacency.target.numpy()[component == b] - offsets[b]):
+            contacts.setdefault(int(u), set()).add(int(v))
+        row = target[b]
+        for t, node in enumerate(row):
+            before = row[t - 1] if t > 0 else -1
+            after = row[t + 1] if t + 1 < len(row) else -1
+            if node < 0 or (before < 0 and after < 0):
+                continue
+            pool = sorted({int(node)} | contacts.get(int(before), set())
+                          | contacts.get(int(after), set()))
+            x = logits[b, t, pool]
+            total -= x[pool.index(node)] - np.log(np.exp(x - x.max()).sum()) - x.max()
+    np.testing.assert_allclose(float(local_pointer_loss(tf.constant(logits), graph)),
+                               total / 3, rtol=1e-4)

@@ -25,6 +25,9 @@ class TrainConfig:
       validation_size: proteins in the seeded validation set.
       seed: data and initialisation seed.
       keep_checkpoints: how many recent checkpoints to keep.
+      local_loss_weight: weight of
+        :func:`~tf_structgen.evaluation.accuracy.local_pointer_loss` added
+        to the paper's loss (0: the paper's loss alone).
     """
 
     batch_size: int = 8
@@ -37,6 +40,7 @@ class TrainConfig:
     validation_size: int = 100
     seed: int = 0
     keep_checkpoints: int = 3
+    local_loss_weight: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -15,7 +15,7 @@ import tensorflow as tf
 from tf_structgen.common.atomic import atomic_write
 from tf_structgen.common.errors import InputError
 from tf_structgen.data import pipeline, synthetic
-from tf_structgen.evaluation.accuracy import greedy_accuracy, pointer_loss
+from tf_structgen.evaluation.accuracy import greedy_accuracy, local_pointer_loss, pointer_loss
 from tf_structgen.models.structure_generator import StructureGenerator
 from tf_structgen.training.config import Preset
 from tf_structgen.training.metrics import mean_accuracy
@@ -208,7 +208,11 @@ def train(run_dir: str | Path, preset: Preset, *, resume: bool = False,
     def replica_step(graph):
         with tf.GradientTape() as tape:
             # Gradients are summed over replicas: scale to the global mean.
-            loss = pointer_loss(model(graph, training=True), graph) / replicas
+            logits = model(graph, training=True)
+            loss = pointer_loss(logits, graph)
+            if cfg.local_loss_weight:
+                loss += cfg.local_loss_weight * local_pointer_loss(logits, graph)
+            loss = loss / replicas
         grads = tape.gradient(loss, model.trainable_variables)
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
         return loss
