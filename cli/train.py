@@ -24,7 +24,7 @@ def parse_duration(text: str) -> float:
 
 def train(
     run_dir: Annotated[Path, typer.Option("--run-dir", help="Run directory: config, checkpoints, TensorBoard logs.")] = Path("runs/structgen"),
-    preset: Annotated[str, typer.Option(help="Preset: paper, paper-dot, fast or tiny.")] = "paper",
+    preset: Annotated[str, typer.Option(help="Preset: paper, paper-dot, fast, hybrid, tiny or tiny-hybrid.")] = "paper",
     max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="Last training step.")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Graphs per step.")] = None,
     lr_drop_step: Annotated[Optional[int], typer.Option("--lr-drop-step", help="Step where the learning rate drops 1e-3 -> 1e-4.")] = None,
@@ -33,6 +33,7 @@ def train(
     shared_weights: Annotated[Optional[bool], typer.Option("--shared-weights/--separate-weights", help="Share one GCN layer's weights across the T rounds.")] = None,
     node_skip: Annotated[Optional[bool], typer.Option("--node-skip/--no-node-skip", help="Give the pointer each node's own embedding beside its GCN state.")] = None,
     decoys_touch_chain: Annotated[Optional[bool], typer.Option("--decoys-touch-chain/--decoys-apart", help="Synthetic decoys' random edges may end on chain nodes (harder variant).")] = None,
+    local_loss_weight: Annotated[Optional[float], typer.Option("--local-loss-weight", help="Weight of the local (decoder-choice) cross-entropy added to the paper's loss.")] = None,
     checkpoint_every: Annotated[Optional[int], typer.Option("--checkpoint-every", help="Steps between checkpoints.")] = None,
     validate_every: Annotated[Optional[int], typer.Option("--validate-every", help="Steps between validation-AA measurements.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Data and initialisation seed.")] = None,
@@ -60,6 +61,7 @@ def train(
         "model__node_skip": node_skip,
         "data__decoys_touch_chain": decoys_touch_chain,
         "train__checkpoint_every": checkpoint_every,
+        "train__local_loss_weight": local_loss_weight,
         "train__validate_every": validate_every, "train__seed": seed,
     }
     with user_errors(verbose):

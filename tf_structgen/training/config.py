@@ -90,14 +90,15 @@ PRESETS: dict[str, Preset] = {
     # folds, noise, missing residues, near decoys, several chains, 20% paper
     # protocol), distance-gated message passing over 7 Å contacts, and
     # pointer logits = the HMM's emission log-odds + a learned correction
-    # that starts at zero. Decode with the HMM (`--decoder constrained`).
+    # that starts at zero, trained with the paper's loss plus the local
+    # (decoder-choice) loss. Decode with the HMM (`--decoder constrained`).
     "hybrid": Preset(
         data=DataConfig(source="realistic", contact_cutoff=7.0, max_length=400),
         model=ModelConfig(pointer="dot", node_skip=True, message="distance",
                           emission_prior=True, contact_cutoff=7.0),
         train=TrainConfig(learning_rate=5e-4, learning_rate_after=1e-4,
                           lr_drop_step=8000, max_steps=12000,
-                          validation_size=48)),
+                          validation_size=48, local_loss_weight=1.0)),
     # Small and fast: unit tests and smoke runs.
     "tiny": Preset(
         data=DataConfig(min_length=8, max_length=16, node_budget=24),
