@@ -33,7 +33,9 @@ def loaded(exported_model):
 def test_layout_and_signatures(exported_model, loaded):
     assert (exported_model / "1" / "saved_model.pb").is_file()
     assert (exported_model / "1" / "assets.extra" / "tf_structgen.json").is_file()
-    assert set(loaded.signatures) == {"serving_default", "forward", "backward", "log_probs"}
+    assert set(loaded.signatures) == {
+        "serving_default", "forward", "backward", "log_probs", "emission_correction",
+        "emission_correction_forward", "emission_correction_backward"}
 
 
 def test_outputs_match_the_keras_model(tiny_model, loaded):
