@@ -9,8 +9,10 @@ from tf_structgen.common.residue_constants import (
     BACKGROUND_FREQUENCIES,
     NUM_AMINO_ACIDS,
 )
+from tf_structgen.decoding.hmm import HMMConfig
 
-DEFAULT_PROB_FLOOR = 1e-3
+# One source of truth: the network's prior is the HMM's emission.
+DEFAULT_PROB_FLOOR = HMMConfig().prob_floor
 
 
 @tf.keras.utils.register_keras_serializable(package="tf_structgen")
