@@ -88,7 +88,9 @@ def structures_figures(report: dict, out_dir: str | Path) -> list[Path]:
     if decoder == "hmm":
         model = "HMM decoder"
     else:
-        model = f"{Path(str(report.get('model', '?'))).name}, {decoder} decoder"
+        # A SavedModel version folder is named by a number: keep its parent.
+        name = "/".join(Path(str(report.get("model", "?"))).parts[-2:])
+        model = f"{name}, {decoder} decoder"
         if "direction" in report:
             model += f", {report['direction']}"
     detector = np.array([r["detector_accuracy"] for r in rows], dtype=np.float64)
