@@ -43,11 +43,11 @@ sys.path.insert(0, str(REPO_ROOT))
 
 import tf_structgen  # noqa: E402,F401  (Keras 2 before TensorFlow loads)
 from tf_structgen.data import realistic  # noqa: E402
-from tf_structgen.data.simulate import REALISM_PRESETS, simulate  # noqa: E402
-from tf_structgen.data.synthetic import DataConfig, sample_sequence  # noqa: E402
-from tf_structgen.common.residue_constants import decode_sequence  # noqa: E402
+from tf_structgen.data.simulate import REALISM_PRESETS  # noqa: E402
+from tf_structgen.data.synthetic import DataConfig  # noqa: E402
 from tf_structgen.evaluation.structures import (  # noqa: E402
     candidate_set,
+    count_correct,
     evaluate_structures,
 )
 from tf_structgen.inference.predictor import Predictor  # noqa: E402
@@ -77,10 +77,8 @@ def synthetic_problems(count: int):
     data = DataConfig(min_length=50, max_length=450)
     config = realistic.RealisticConfig(max_chains=1)
     for k in range(count):
-        rng = np.random.default_rng([SYNTHETIC_SEED, k])
-        traces = realistic.generate_traces(data, config, rng)
-        chains = [(decode_sequence(sample_sequence(len(t), rng)), t) for t in traces]
-        sim = simulate(chains, REALISM_PRESETS["paper"], rng)
+        chains, sim = realistic.generated_complex(
+            data, config, REALISM_PRESETS["paper"], np.random.default_rng([SYNTHETIC_SEED, k]))
         records = [SequenceRecord(f"chain{i}", s) for i, (s, _) in enumerate(chains)]
         yield candidate_set(sim), records, sim.truth
 
@@ -89,9 +87,9 @@ def synthetic_row(count: int, threaders: dict) -> dict[str, float]:
     scores = {name: [] for name in threaders}
     for candidates, records, truth in synthetic_problems(count):
         for name, predictor in threaders.items():
-            result = predictor.thread(candidates, records)
-            hit = sum(((r.nodes == t) & (t >= 0)).sum() for r, t in zip(result, truth))
-            scores[name].append(hit / sum((t >= 0).sum() for t in truth))
+            correct, total = count_correct(
+                truth, [r.nodes for r in predictor.thread(candidates, records)])
+            scores[name].append(correct / total)
     return {name: float(np.mean(v)) for name, v in scores.items()}
 
 

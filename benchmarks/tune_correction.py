@@ -24,12 +24,12 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 import tf_structgen  # noqa: E402,F401  (Keras 2 before TensorFlow loads)
-from tf_structgen.common.residue_constants import decode_sequence  # noqa: E402
+from tf_structgen.common.residue_constants import encode_sequence  # noqa: E402
 from tf_structgen.data import realistic  # noqa: E402
-from tf_structgen.data.simulate import REALISM_PRESETS, simulate  # noqa: E402
-from tf_structgen.data.synthetic import DataConfig, sample_sequence  # noqa: E402
+from tf_structgen.data.simulate import REALISM_PRESETS  # noqa: E402
+from tf_structgen.data.synthetic import DataConfig  # noqa: E402
 from tf_structgen.decoding.hmm import HMMConfig, hmm_thread  # noqa: E402
-from tf_structgen.evaluation.structures import candidate_set  # noqa: E402
+from tf_structgen.evaluation.structures import candidate_set, count_correct  # noqa: E402
 from tf_structgen.inference.predictor import Predictor  # noqa: E402
 
 TUNING_SEED = 2_000_003  # neither a training nor a table seed
@@ -38,12 +38,10 @@ TUNING_SEED = 2_000_003  # neither a training nor a table seed
 def problems(count: int, realism_name: str):
     data = DataConfig(min_length=50, max_length=400)
     for k in range(count):
-        rng = np.random.default_rng([TUNING_SEED, k])
-        traces = realistic.generate_traces(data, realistic.RealisticConfig(), rng)
-        seqs = [sample_sequence(len(t), rng) for t in traces]
-        sim = simulate([(decode_sequence(s), t) for s, t in zip(seqs, traces)],
-                       REALISM_PRESETS[realism_name], rng)
-        yield sim, seqs
+        chains, sim = realistic.generated_complex(
+            data, realistic.RealisticConfig(), REALISM_PRESETS[realism_name],
+            np.random.default_rng([TUNING_SEED, k]))
+        yield sim, [encode_sequence(s) for s, _ in chains]
 
 
 def main(argv=None) -> int:
@@ -67,8 +65,8 @@ def main(argv=None) -> int:
             for j, w in enumerate(args.weights):
                 decoded = hmm_thread(sim.xyz, sim.aa_probs, seqs, HMMConfig(noise=noise),
                                      log_emission_prior=[w * c for c in corrections])
-                hit = sum(((d == t) & (t >= 0)).sum() for (d, _), t in zip(decoded, sim.truth))
-                scores[k, j] = hit / sum((t >= 0).sum() for t in sim.truth)
+                correct, total = count_correct(sim.truth, [d for d, _ in decoded])
+                scores[k, j] = correct / total
         mean = scores.mean(axis=0)
         totals += mean
         print(f"| {name} | {' | '.join(f'{v:.4f}' for v in mean)} |", flush=True)

@@ -57,7 +57,7 @@ def simulate(
         from tf_structgen.common.atomic import atomic_write
         from tf_structgen.evaluation.structures import (candidate_set, simulate_structure,
                                                           with_numbering_gaps)
-        from tf_structgen.io import chain_ids, read_structure_chains, write_assignments, write_candidates
+        from tf_structgen.io import read_structure_chains, write_assignments, write_candidates
 
         settings = build_realism(realism, noise, top1, missing, decoys, node_budget, near_decoys)
         chains = [with_numbering_gaps(c) for c in read_structure_chains(structure)]

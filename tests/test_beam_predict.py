@@ -1,7 +1,6 @@
 """Batch prediction on Apache Beam's DirectRunner."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -50,9 +50,8 @@ def test_packed_chains_touch_without_clashing():
 
 def test_realistic_examples_are_valid_and_deterministic():
     config = PRESETS["hybrid"].data
-    first = list(realistic_examples(config, seed=1, stream=0, count=6, contact_cutoff=7.0))
-    again = list(realistic_examples(config, seed=1, stream=0, start=3, count=3,
-                                    contact_cutoff=7.0))
+    first = list(realistic_examples(config, seed=1, stream=0, count=6))
+    again = list(realistic_examples(config, seed=1, stream=0, start=3, count=3))
     for x, y in zip(first[3:], again):
         for key in x:
             np.testing.assert_array_equal(x[key], y[key])

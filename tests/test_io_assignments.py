@@ -6,7 +6,6 @@ import os
 import numpy as np
 import pytest
 
-from tf_structgen.common.errors import InputError
 from tf_structgen.io import read_assignments, write_assignments
 
 from io_helpers import assert_input_error

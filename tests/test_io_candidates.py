@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from tf_structgen.common.errors import InputError
 from tf_structgen.common.residue_constants import ALPHABET
 from tf_structgen.io import (CandidateSet, read_candidates, validate_candidates,
                              write_candidates)

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from Bio.PDB import MMCIFParser, PDBParser
 
-from tf_structgen.common.errors import InputError
 from tf_structgen.io import (ThreadedChain, read_structure_chains,
                              write_threaded_model)
 

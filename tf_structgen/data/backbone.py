@@ -35,7 +35,9 @@ _LOOP_THETA = (82.0, 150.0)
 _HELIX_LENGTH = (6, 22)
 _STRAND_LENGTH = (4, 11)
 _LOOP_LENGTH = (2, 8)
-_SEGMENT_WEIGHTS = {"helix": 0.45, "strand": 0.25, "loop": 0.30}
+# Segments alternate between loops and secondary structure; a loop is
+# followed by a helix with this probability, else by a strand.
+_HELIX_AFTER_LOOP = 0.45 / (0.45 + 0.25)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -86,11 +88,9 @@ def _segment_angles(kind: str, shape: tuple[int, int], rng: np.random.Generator)
 def _segment_plan(n: int, rng: np.random.Generator) -> list[tuple[str, int]]:
     """Alternating secondary-structure segments covering n - 3 residues."""
     plan, total, last = [], 0, "loop"
-    p_helix = _SEGMENT_WEIGHTS["helix"] / (_SEGMENT_WEIGHTS["helix"]
-                                           + _SEGMENT_WEIGHTS["strand"])
     while total < n - 3:
         if last == "loop":
-            kind = "helix" if rng.random() < p_helix else "strand"
+            kind = "helix" if rng.random() < _HELIX_AFTER_LOOP else "strand"
         else:
             kind = "loop"
         lo, hi = {"helix": _HELIX_LENGTH, "strand": _STRAND_LENGTH,
@@ -100,14 +100,6 @@ def _segment_plan(n: int, rng: np.random.Generator) -> list[tuple[str, int]]:
         total += length
         last = kind
     return plan
-
-
-def _min_distance(new: np.ndarray, old: np.ndarray) -> np.ndarray:
-    """Per leading index of new [k, s, 3]: closest distance to old [o, 3]."""
-    if len(old) == 0:
-        return np.full(new.shape[0], np.inf)
-    d2 = ((new[:, :, None, :] - old[None, None, :, :]) ** 2).sum(-1)
-    return np.sqrt(d2.min(axis=(1, 2)))
 
 
 def _try_chain(n: int, config: BackboneConfig, rng: np.random.Generator):

@@ -118,8 +118,7 @@ def synthetic_dataset(config: synthetic.DataConfig, *, batch_size: int,
         from tf_structgen.data import realistic
 
         return dataset_from_examples(
-            lambda: realistic.realistic_examples(
-                config, contact_cutoff=config.contact_cutoff, **kwargs),
+            lambda: realistic.realistic_examples(config, **kwargs),
             batch_size, with_xyz=True)
     return dataset_from_examples(
         lambda: synthetic.paper_examples(config, **kwargs), batch_size)

@@ -34,8 +34,8 @@ from tf_structgen.common.residue_constants import decode_sequence, encode_sequen
 from tf_structgen.data import backbone
 from tf_structgen.data import features as F
 from tf_structgen.data.contact_graph import contact_edges
-from tf_structgen.data.simulate import REALISM_PRESETS, Realism, simulate
-from tf_structgen.data.synthetic import sample_sequence
+from tf_structgen.data.simulate import REALISM_PRESETS, Realism, Simulation, simulate
+from tf_structgen.data.synthetic import example_indices, sample_sequence
 
 _MIN_CHAIN = 30
 _BACKBONE_REUSE = 4  # examples drawn from one generated complex
@@ -121,42 +121,50 @@ def generate_traces(data_config, config: RealisticConfig,
     return backbone.generate_complex([int(_MIN_CHAIN + s) for s in spare], rng)
 
 
+def random_chains(traces: Sequence[np.ndarray], rng: np.random.Generator
+                  ) -> list[tuple[str, np.ndarray]]:
+    """The traces with random sequences of Swiss-Prot composition."""
+    return [(decode_sequence(sample_sequence(len(t), rng)), t) for t in traces]
+
+
+def generated_complex(data_config, config: RealisticConfig, realism: Realism,
+                      rng: np.random.Generator
+                      ) -> tuple[list[tuple[str, np.ndarray]], Simulation]:
+    """A held-out style problem: generated traces, random sequences,
+    simulated at a fixed realism. Returns the chains and the simulation."""
+    chains = random_chains(generate_traces(data_config, config, rng), rng)
+    return chains, simulate(chains, realism, rng)
+
+
 def realistic_example(data_config, config: RealisticConfig,
                       traces: Sequence[np.ndarray], rng: np.random.Generator,
-                      contact_cutoff: float, reverse: bool | None = None
-                      ) -> dict[str, np.ndarray]:
+                      reverse: bool | None = None) -> dict[str, np.ndarray]:
     """One training problem: the traces with fresh random sequences,
-    simulated at a random realism."""
-    chains = [(decode_sequence(sample_sequence(len(t), rng)), t) for t in traces]
+    simulated at a random realism, contacts within ``data_config.contact_cutoff``."""
+    chains = random_chains(traces, rng)
     total = sum(len(t) for t in traces)
     realism = sample_realism(config, total, data_config.node_budget, rng)
     if reverse is None:
         reverse = rng.random() < data_config.reverse_prob
-    return chains_example(chains, realism, rng, contact_cutoff=contact_cutoff,
+    return chains_example(chains, realism, rng, contact_cutoff=data_config.contact_cutoff,
                           reverse=reverse)
 
 
 def realistic_examples(data_config, *, seed: int, stream: int, start: int = 0,
                        count: int | None = None, reverse: bool | None = None,
                        shard: tuple[int, int] = (0, 1), shard_block: int = 1,
-                       contact_cutoff: float,
                        config: RealisticConfig = RealisticConfig()):
     """Yields examples ``start, start + 1, ...`` like
     :func:`.synthetic.paper_examples`; example i is a pure function of
     ``(seed, stream, i)``. One generated complex serves ``_BACKBONE_REUSE``
     consecutive examples, each with fresh sequences, realism, noise and
     decoys (generating folds costs more than simulating detections)."""
-    replica, num_replicas = shard
-    index = start
     cached_group, traces = None, None
-    while count is None or index < start + count:
-        if (index - start) // shard_block % num_replicas == replica:
-            group = index // _BACKBONE_REUSE
-            if cached_group != group:
-                traces = generate_traces(
-                    data_config, config, np.random.default_rng([seed, stream, group, 1]))
-                cached_group = group
-            rng = np.random.default_rng([seed, stream, index, 2])
-            yield realistic_example(data_config, config, traces, rng,
-                                    contact_cutoff, reverse)
-        index += 1
+    for index in example_indices(start, count, shard, shard_block):
+        group = index // _BACKBONE_REUSE
+        if cached_group != group:
+            traces = generate_traces(
+                data_config, config, np.random.default_rng([seed, stream, group, 1]))
+            cached_group = group
+        rng = np.random.default_rng([seed, stream, index, 2])
+        yield realistic_example(data_config, config, traces, rng, reverse)

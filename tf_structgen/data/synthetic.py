@@ -176,9 +176,18 @@ def paper_examples(config: DataConfig, *, seed: int, stream: int,
     blocks of its per-replica batch, together see exactly the single-device
     stream.
     """
+    for index in example_indices(start, count, shard, shard_block):
+        yield paper_example(config, example_rng(seed, stream, index), reverse)
+
+
+def example_indices(start: int, count: int | None, shard: tuple[int, int],
+                    shard_block: int):
+    """Indices ``start, start + 1, ...`` (forever when count is None) that
+    input pipeline ``shard = (r, R)`` keeps: the r-th of every R blocks of
+    ``shard_block``."""
     replica, num_replicas = shard
     index = start
     while count is None or index < start + count:
         if (index - start) // shard_block % num_replicas == replica:
-            yield paper_example(config, example_rng(seed, stream, index), reverse)
+            yield index
         index += 1

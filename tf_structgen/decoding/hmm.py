@@ -64,6 +64,7 @@ import logging
 from typing import Sequence
 
 import numpy as np
+import scipy.optimize
 import scipy.sparse
 from scipy.spatial import cKDTree
 
@@ -213,37 +214,44 @@ def hmm_thread(
     return results
 
 
-def _break_cost(xyz: np.ndarray, a: int, b: int, steps: int, slack: float) -> float:
+def _break_cost(xyz: np.ndarray, a: int, b: int, steps: int, step: float,
+                slack: float) -> float:
     """How implausible it is for the chain to go from node a to node b in
-    ``steps`` residues: 1 plus the excess distance in units of 10 Å when b is
-    out of reach, else the distance as a fraction of the reach (across a
-    long gap the chain's own continuation is usually the nearer one)."""
+    ``steps`` residues of at most ``step`` Å: 1 plus the excess distance in
+    units of 10 Å when b is out of reach, else the distance as a fraction of
+    the reach (across a long gap the chain's own continuation is usually the
+    nearer one)."""
     if a < 0 or b < 0:
         return 0.0
-    reach = 3.8 * steps + slack
+    reach = step * steps + slack
     d = float(np.linalg.norm(xyz[a] - xyz[b]))
     if d > reach:
         return 1.0 + (d - reach) / 10.0
     return 0.5 * max(d - slack, 0.0) / reach
 
 
-def _copy_offset(a: np.ndarray, b: np.ndarray, min_identity: float,
-                 min_overlap: int) -> int | None:
-    """Offset d such that b[i] aligns with a[i + d] without gaps, if the
-    overlap is long enough and identical enough over known residues.
-
-    Candidate offsets come from shared 5-mers (linear time), the most
-    supported ones are checked.
-    """
+def _kmer_index(a: np.ndarray) -> dict[bytes, list[int]]:
+    """Start positions of every 5-mer of ``a``."""
     index: dict[bytes, list[int]] = {}
     for i in range(len(a) - _KMER + 1):
         index.setdefault(a[i:i + _KMER].tobytes(), []).append(i)
+    return index
+
+
+def _copy_offset(a: np.ndarray, a_index: dict[bytes, list[int]], b: np.ndarray,
+                 min_identity: float, min_overlap: int) -> int | None:
+    """Offset d such that b[i] aligns with a[i + d] without gaps, if the
+    overlap is long enough and identical enough over known residues.
+
+    Candidate offsets come from the 5-mers b shares with a (``a_index``, from
+    :func:`_kmer_index`; linear time), the most supported ones are checked.
+    """
     votes: dict[int, int] = {}
     for j in range(len(b) - _KMER + 1):
         word = b[j:j + _KMER]
         if (word == UNKNOWN_INDEX).any():
             continue
-        for i in index.get(word.tobytes(), ()):
+        for i in a_index.get(word.tobytes(), ()):
             votes[i - j] = votes.get(i - j, 0) + 1
     for d in sorted(votes, key=votes.get, reverse=True)[:3]:
         lo, hi = max(0, d), min(len(a), len(b) + d)
@@ -263,22 +271,22 @@ def copy_groups(sequences: Sequence[np.ndarray], min_identity: float = 0.9,
     Copies align without gaps over at least ``min_overlap`` residues, at
     least ``min_identity`` identical over the positions where both residues
     are known (unknown residues, e.g. unobserved stretches written as X, do
-    not count against it); their termini may differ (tags, constructs). Returns groups of two or more
-    ``(chain, offset)``, residue i of the chain sitting at position
-    ``i + offset`` of the group's frame (offsets >= 0).
+    not count against it); their termini may differ (tags, constructs).
+    Returns groups of two or more ``(chain, offset)``, residue i of the chain
+    sitting at position ``i + offset`` of the group's frame (offsets >= 0).
     """
     groups: list[list[tuple[int, int]]] = []
+    references: list[tuple[np.ndarray, dict[bytes, list[int]]]] = []
     for k, seq in enumerate(sequences):
         seq = np.asarray(seq, np.int64)
-        for group in groups:
-            ref_k, ref_offset = group[0]
-            ref = np.asarray(sequences[ref_k], np.int64)
-            d = _copy_offset(ref, seq, min_identity, min_overlap)
+        for group, (ref, ref_index) in zip(groups, references):
+            d = _copy_offset(ref, ref_index, seq, min_identity, min_overlap)
             if d is not None:
-                group.append((k, ref_offset + d))
+                group.append((k, group[0][1] + d))
                 break
         else:
             groups.append([(k, 0)])
+            references.append((seq, _kmer_index(seq)))
     out = []
     for group in groups:
         if len(group) > 1:
@@ -305,8 +313,6 @@ def untangle_copies(results: list[tuple[np.ndarray, np.ndarray]],
     results = [(n.copy(), c.copy()) for n, c in results]
     slack = 1.0 + config.max_sigmas * config.sigma
     for members in copy_groups(sequences):
-        from scipy.optimize import linear_sum_assignment
-
         width = max(o + len(sequences[k]) for k, o in members)
         nodes = np.full((len(members), width), -1, np.int64)    # frame order
         conf = np.zeros((len(members), width), np.float32)
@@ -327,11 +333,11 @@ def untangle_copies(results: list[tuple[np.ndarray, np.ndarray]],
                              if len(after) else (-1, t + 1))
             if all(q != t + 1 for _, q in right):
                 continue  # no copy resumes here: the pairing is decided later
-            cost = np.array([[_break_cost(xyz, a, b, q - p, slack)
+            cost = np.array([[_break_cost(xyz, a, b, q - p, config.ca_distance, slack)
                               for b, q in right] for a, p in left])
             if np.trace(cost) < _UNTANGLE_MARGIN:
                 continue
-            rows, cols = linear_sum_assignment(cost)
+            rows, cols = scipy.optimize.linear_sum_assignment(cost)
             if cost[rows, cols].sum() < np.trace(cost) - _UNTANGLE_MARGIN:
                 nodes[:, t + 1:stop] = nodes[cols, t + 1:stop]
                 conf[:, t + 1:stop] = conf[cols, t + 1:stop]

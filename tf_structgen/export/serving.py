@@ -110,29 +110,28 @@ class ServingModule(tf.Module):
             setattr(self, f"correction_{direction}", self._correction_function(direction))
         self.log_probs = tf.function(self._log_probs, input_signature=[SIGNATURE_INPUTS])
 
-    def _distribution(self, inputs, direction):
+    def _per_request(self, inputs, compute, fill: float):
+        """Validates a request, builds its graphs, runs ``compute(graph)``
+        ([B, L', M'] for the batch's longest sequence and graph) and pads the
+        result back to the request's [B, L, M] with ``fill``."""
         inputs = validate_inputs(**inputs)
         graph = padded_batch_to_graph(inputs["xyz"], inputs["aa_probs"], inputs["num_nodes"],
                                       inputs["sequence"], inputs["sequence_length"],
                                       self.cutoff)
-        log_probs = self.model.log_probs(graph, direction)
-        # Pad the node axis back to the request's M (the model pads to max num_nodes).
-        pad = tf.shape(inputs["xyz"])[1] - tf.shape(log_probs)[2]
-        log_probs = tf.pad(log_probs, [[0, 0], [0, 0], [0, pad]],
-                           constant_values=-1e9)
-        pad_l = tf.shape(inputs["sequence"])[1] - tf.shape(log_probs)[1]
-        return tf.pad(log_probs, [[0, 0], [0, pad_l], [0, 0]], constant_values=-1e9)
+        values = compute(graph)
+        pad_m = tf.shape(inputs["xyz"])[1] - tf.shape(values)[2]
+        pad_l = tf.shape(inputs["sequence"])[1] - tf.shape(values)[1]
+        return tf.pad(values, [[0, 0], [0, pad_l], [0, pad_m]], constant_values=fill)
+
+    def _distribution(self, inputs, direction):
+        return self._per_request(
+            inputs, lambda graph: self.model.log_probs(graph, direction), -1e9)
 
     def _correction_function(self, direction):
         def correction(inputs):
-            inputs = validate_inputs(**inputs)
-            graph = padded_batch_to_graph(
-                inputs["xyz"], inputs["aa_probs"], inputs["num_nodes"],
-                inputs["sequence"], inputs["sequence_length"], self.cutoff)
-            values = self.model.emission_correction(graph, direction)
-            pad_m = tf.shape(inputs["xyz"])[1] - tf.shape(values)[2]
-            pad_l = tf.shape(inputs["sequence"])[1] - tf.shape(values)[1]
-            return {"correction": tf.pad(values, [[0, 0], [0, pad_l], [0, pad_m]])}
+            return {"correction": self._per_request(
+                inputs, lambda graph: self.model.emission_correction(graph, direction),
+                0.0)}
         return tf.function(correction, input_signature=[SIGNATURE_INPUTS])
 
     def _log_probs(self, inputs):

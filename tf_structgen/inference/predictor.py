@@ -96,19 +96,19 @@ class Predictor:
         self.coord_noise = coord_noise
         self.model_dir = model_dir
         self._signature = None
-        if decoder == "auto":
+        metadata = {}
+        if decoder != "hmm":
             from tf_structgen.inference.model_store import read_metadata
 
             if model_dir is None:
                 raise InputError("a model folder is needed unless --decoder hmm")
-            config = read_metadata(Path(model_dir)).get("model_config", {})
-            decoder = self.decoder = ("constrained" if config.get("emission_prior")
-                                      else "unique")
+            metadata = read_metadata(Path(model_dir))
+        if decoder == "auto":
+            emission_prior = metadata.get("model_config", {}).get("emission_prior")
+            decoder = self.decoder = "constrained" if emission_prior else "unique"
         if decoder != "hmm":
             import tensorflow as tf
 
-            if model_dir is None:
-                raise InputError("a model folder is needed unless --decoder hmm")
             try:
                 loaded = tf.saved_model.load(str(model_dir))
             except (OSError, ValueError, tf.errors.OpError) as e:
@@ -121,10 +121,7 @@ class Predictor:
                                  "(exported by an older version: export it again)")
             self._signature = loaded.signatures[name]
             if correction_weight is None:
-                from tf_structgen.inference.model_store import read_metadata
-
-                correction_weight = float(read_metadata(Path(model_dir)).get(
-                    "correction_weight", 1.0))
+                correction_weight = float(metadata.get("correction_weight", 1.0))
         if correction_weight is not None and not 0.0 <= correction_weight <= 10.0:
             raise InputError("correction weight must be within [0, 10]")
         self.correction_weight = correction_weight
@@ -140,17 +137,14 @@ class Predictor:
             raise InputError("no sequence to thread")
         check_limits(candidates.num_nodes, [len(r.sequence) for r in records])
         sequences = [encode_sequence(r.sequence) for r in records]
-        if self.decoder == "hmm":
+        if self.decoder in ("hmm", "constrained"):
             from tf_structgen.decoding.hmm import HMMConfig, hmm_thread
 
-            decoded = hmm_thread(candidates.xyz, candidates.aa_probs, sequences,
-                                 HMMConfig(noise=self.coord_noise))
-        elif self.decoder == "constrained":
-            from tf_structgen.decoding.hmm import HMMConfig, hmm_thread
-
+            prior = (self._corrections(candidates, sequences)
+                     if self.decoder == "constrained" else None)
             decoded = hmm_thread(candidates.xyz, candidates.aa_probs, sequences,
                                  HMMConfig(noise=self.coord_noise),
-                                 log_emission_prior=self._corrections(candidates, sequences))
+                                 log_emission_prior=prior)
         else:
             top_nodes, top_log_probs = self._top_candidates(candidates, sequences)
             if self.decoder == "unique":
