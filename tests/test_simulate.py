@@ -1,13 +1,16 @@
 """Tests of tf_structgen.data.simulate."""
 
 import dataclasses
+import decimal
 import json
 import pathlib
 
 import numpy as np
 import pytest
 from scipy.spatial import cKDTree
+from typer.testing import CliRunner
 
+from tf_structgen.cli.main import app
 from tf_structgen.common.errors import InputError
 from tf_structgen.common.residue_constants import encode_sequence
 from tf_structgen.data.simulate import (
@@ -18,7 +21,8 @@ from tf_structgen.data.simulate import (
     simulate,
 )
 
-DATA = pathlib.Path(__file__).parent / "data" / "dev_chains_small.json"
+TEST_DATA = pathlib.Path(__file__).parent / "data"
+DATA = TEST_DATA / "dev_chains_small.json"
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +116,8 @@ def test_near_decoys_are_close_to_the_chain_but_not_too_close(chains):
     assert len(decoys) == 150
     all_ca = np.concatenate([ca[np.isfinite(ca).all(axis=1)] for _, ca in chains])
     nearest, _ = cKDTree(all_ca).query(decoys)
-    assert (nearest <= 5.0 + 1e-4).all()
+    # Rounding to 3 decimals may move a decoy by up to sqrt(3) * 0.0005 Å.
+    assert (nearest <= 5.0 + 1e-3).all()
     # Nothing within the minimum distance of a true node or another decoy.
     others, _ = cKDTree(sim.xyz).query(decoys, k=2)
     assert (others[:, 1] >= 1.0 - 1e-4).all()
@@ -196,3 +201,69 @@ def test_invalid_inputs():
     with pytest.raises(InputError, match="chain 0: coordinates have shape"):
         simulate([("ACD", np.zeros((2, 3)))], Realism(),
                  np.random.default_rng(0))
+
+
+def _decimals(text: str) -> int:
+    """Digits after the decimal point of a number as written in a file."""
+    exponent = decimal.Decimal(text).as_tuple().exponent
+    return max(0, -exponent)
+
+
+def _written_xyz(path: pathlib.Path) -> list[list[str]]:
+    """The node coordinates of a candidate file, as the text written."""
+    if path.suffix == ".json":
+        doc = json.loads(path.read_text(), parse_float=str, parse_int=str)
+        return doc["nodes"]["xyz"]
+    lines = path.read_text().splitlines()
+    header = lines[0].split(",")
+    columns = [header.index(c) for c in ("x", "y", "z")]
+    return [[row.split(",")[i] for i in columns] for row in lines[1:]]
+
+
+def test_coordinates_are_rounded_to_three_decimals(chains):
+    sim = simulate(chains, REALISM_PRESETS["hard"], np.random.default_rng(13))
+    assert sim.xyz.dtype == np.float32
+    np.testing.assert_allclose(sim.xyz, np.round(sim.xyz.astype(np.float64), 3),
+                               atol=1e-5)
+
+
+@pytest.mark.parametrize("suffix", [".json", ".csv"])
+def test_written_true_nodes_and_decoys_share_one_precision(tmp_path, suffix):
+    """A reader of raw coordinates cannot tell true nodes from decoys."""
+    out, truth = tmp_path / f"cands{suffix}", tmp_path / "truth.json"
+    result = CliRunner().invoke(app, [
+        "simulate", str(TEST_DATA / "1A8O.pdb.gz"), "--out", str(out),
+        "--truth", str(truth), "--realism", "paper", "--node-budget", "300",
+        "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    xyz = _written_xyz(out)
+    assert len(xyz) == 300
+    true_nodes = {v for chain in json.loads(truth.read_text())["chains"]
+                  for v in chain["nodes"] if v is not None}
+    assert 0 < len(true_nodes) < len(xyz)
+    decimals = {kind: [max(_decimals(v) for v in row)
+                       for i, row in enumerate(xyz) if (i in true_nodes) == is_true]
+                for kind, is_true in (("true", True), ("decoy", False))}
+    assert max(decimals["true"]) <= 3
+    assert max(decimals["decoy"]) <= 3
+    # Not only short by luck: decoys use the 3 decimals, as true nodes do.
+    assert max(decimals["decoy"]) == 3 and max(decimals["true"]) == 3
+
+
+def test_simulate_shuffles_the_nodes(chains):
+    realism = REALISM_PRESETS["paper"]
+    a = simulate(chains, realism, np.random.default_rng(14))
+    b = simulate(chains, realism, np.random.default_rng(15))
+    true_a = np.sort(_true_nodes(a))
+    # True nodes are not a block at the start (nor at the end) ...
+    assert not np.array_equal(true_a, np.arange(len(true_a)))
+    assert not np.array_equal(true_a, np.arange(a.num_nodes - len(true_a),
+                                                a.num_nodes))
+    # ... nor in chain order within the set.
+    first = a.truth[0][a.truth[0] >= 0]
+    assert not (np.diff(first) > 0).all()
+    # Another seed, another order (same true coordinates at paper realism).
+    assert a.num_nodes == b.num_nodes
+    for ta, tb in zip(a.truth, b.truth):
+        assert not np.array_equal(ta, tb)
+        np.testing.assert_array_equal(a.xyz[ta[ta >= 0]], b.xyz[tb[tb >= 0]])

@@ -47,6 +47,10 @@ _RUN_LENGTHS = (2, 8)            # contiguous missing runs, inclusive
 _NEAR_DECOY_RANGE = (2.5, 5.0)   # Å from a chain Cα
 _BOX_PADDING = 5.0               # Å around the chain's bounding box
 _MAX_DECOY_ROUNDS = 50
+# Every node coordinate is rounded to 3 decimals, the precision of PDB/mmCIF
+# files, so that true nodes (read from a structure) and decoys (drawn here)
+# look alike to anything that reads raw coordinates, in memory and in files.
+COORD_DECIMALS = 3
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -115,7 +119,8 @@ class Simulation:
     """Simulated detector output for one or more chains.
 
     Attributes:
-      xyz: [num_nodes, 3] float32 node coordinates (shuffled order).
+      xyz: [num_nodes, 3] float32 node coordinates (shuffled order), rounded
+        to 3 decimals like PDB/mmCIF coordinates.
       aa_probs: [num_nodes, 20] float32 amino-acid probabilities; rows sum to 1.
       truth: per chain, [num_residues] int32 index of the residue's node, or
         -1 where the residue has none (unobserved in the structure or dropped).
@@ -160,7 +165,9 @@ def simulate(chains: Sequence[tuple[str, np.ndarray]], realism: Realism,
       rng: the source of randomness (the result is a function of its state).
 
     Returns:
-      The candidate set, in random node order, and the per-chain truth.
+      The candidate set, in random node order, and the per-chain truth. All
+      node coordinates, true and decoy, are rounded to ``COORD_DECIMALS``
+      (3) decimals, so their precision does not tell them apart.
 
     Raises:
       InputError: if a chain's coordinates do not match its sequence.
@@ -180,7 +187,9 @@ def simulate(chains: Sequence[tuple[str, np.ndarray]], realism: Realism,
     kept = [_drop_residues(obs, realism, rng) for obs in observed]
     true_xyz = np.concatenate(
         [ca[keep] for ca, keep in zip(cas, kept)] + [np.zeros((0, 3))])
-    true_xyz = true_xyz + rng.normal(0.0, realism.coord_noise, true_xyz.shape)
+    true_xyz = np.round(
+        true_xyz + rng.normal(0.0, realism.coord_noise, true_xyz.shape),
+        COORD_DECIMALS)
     true_aa = np.concatenate(
         [seq[keep] for seq, keep in zip(seqs, kept)] + [np.zeros(0, np.int32)])
     all_ca = np.concatenate([ca[o] for ca, o in zip(cas, observed)]
@@ -238,7 +247,11 @@ def _drop_residues(observed: np.ndarray, realism: Realism,
 
 def _place_decoys(chain_ca: np.ndarray, true_xyz: np.ndarray, count: int,
                   realism: Realism, rng: np.random.Generator) -> np.ndarray:
-    """Samples ``count`` decoy positions by rejection (see :class:`Realism`)."""
+    """Samples ``count`` decoy positions by rejection (see :class:`Realism`).
+
+    Proposals are rounded to ``COORD_DECIMALS`` before the distance checks,
+    so the minimum distance holds for the coordinates actually returned.
+    """
     if count == 0:
         return np.zeros((0, 3))
     if len(chain_ca) == 0:
@@ -255,8 +268,10 @@ def _place_decoys(chain_ca: np.ndarray, true_xyz: np.ndarray, count: int,
             direction = rng.normal(size=(size, 3))
             direction /= np.linalg.norm(direction, axis=1, keepdims=True)
             radius = rng.uniform(*_NEAR_DECOY_RANGE, size=(size, 1))
-            return centre + radius * direction
-        return rng.uniform(lo_box, hi_box, size=(size, 3))
+            points = centre + radius * direction
+        else:
+            points = rng.uniform(lo_box, hi_box, size=(size, 3))
+        return np.round(points, COORD_DECIMALS)
 
     accepted = np.zeros((0, 3))
     for near, wanted in ((True, n_near), (False, count - n_near)):
