@@ -72,3 +72,38 @@ def test_neural_model_through_run_inference(many_files, exported_model, tmp_path
     data = json.loads((out / "set002.assignments.json").read_text())
     assert data["model"].endswith("/1")
     assert len(data["chains"][0]["nodes"]) == 12
+
+
+def test_copies_reach_every_worker_predictor():
+    from tf_structgen.inference.beam_pipeline import ThreadingModelHandler
+
+    handler = ThreadingModelHandler(None, decoder="hmm", copies=2)
+    assert handler.load_model().copies == 2
+
+
+def test_bad_copies_fail_before_the_pipeline(tmp_path):
+    from tf_structgen.common.errors import InputError
+    from tf_structgen.inference.beam_pipeline import run_pipeline
+
+    jobs = [(tmp_path / "a.npz", tmp_path / "a.cif", tmp_path / "a.assignments.json")]
+    with pytest.raises(InputError, match="^--copies must be 'fasta', 'auto' or a "
+                                         "positive integer, not '0'$"):
+        run_pipeline(jobs, tmp_path, model_dir=None, sequence_arg=None,
+                     runner="DirectRunner", decoder="hmm", copies="0")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_beam_threads_copies(tmp_path):
+    files = tmp_path / "in"
+    files.mkdir()
+    for k in range(2):
+        write_candidates(chain_set(k), files / f"set{k}.npz")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["predict", str(files), "--out", str(out), "--decoder", "hmm",
+                                 "--runner", "DirectRunner", "--copies", "2"])
+    assert result.exit_code == 0, result.output
+    assert "2/2 files threaded" in result.output
+    chains = json.loads((out / "set1.assignments.json").read_text())["chains"]
+    assert [(c["id"], c["entity"], c["copy"]) for c in chains] == [("A", "A", 0),
+                                                                   ("B", "A", 1)]
+    assert "_struct_asym" in (out / "set1.cif").read_text()

@@ -81,11 +81,34 @@ def test_round_trip_with_extra_keys_and_numpy_values(tmp_path):
     ({"model": "m", "chains": [chain(confidence=[0.5, "x", 0, 0])]},
      r"confidence\[1\] = 'x'"),
     ({"model": "m", "chains": [chain(), chain()]}, r"repeated chain id\(s\) A"),
+    ({"model": "m", "chains": [chain(copy=-1)]},
+     r"chain 'A': 'copy' = -1 is not an integer >= 0"),
+    ({"model": "m", "chains": [chain(copy=1.0)]}, r"'copy' = 1.0 is not an integer"),
+    ({"model": "m", "chains": [chain(copy="0")]}, r"'copy' = '0' is not an integer"),
+    ({"model": "m", "chains": [chain(copy=False)]}, r"'copy' = False is not"),
+    ({"model": "m", "chains": [chain(entity="")]},
+     "chain 'A': 'entity' must be a non-empty string"),
+    ({"model": "m", "chains": [chain(entity=7)]}, "'entity' must be a non-empty string"),
 ])
 def test_read_errors(tmp_path, doc, match):
     path = tmp_path / "a.json"
     path.write_text(doc if isinstance(doc, str) else json.dumps(doc))
     assert_input_error(lambda: read_assignments(path), path, match)
+
+
+def test_copies_keep_entity_copy_and_fasta_numbering(tmp_path):
+    path = tmp_path / "a.json"
+    copies = [chain(id="A", entity="7KJR_1", copy=0),
+              chain(id="B", entity="7KJR_1", copy=np.int64(1),
+                    nodes=[None, 5, 6, None]),
+              chain(id="C", sequence="GS", nodes=[1, 2], confidence=[1, 1])]
+    write_assignments(path, "hmm", copies)
+    back = read_assignments(path)["chains"]
+    assert [(c["id"], c.get("entity"), c.get("copy")) for c in back] == [
+        ("A", "7KJR_1", 0), ("B", "7KJR_1", 1), ("C", None, None)]
+    assert type(back[1]["copy"]) is int
+    # Every copy is numbered by the FASTA position: one value per residue.
+    assert back[1]["nodes"] == [None, 5, 6, None]
 
 
 def test_nan_confidence_and_node_out_of_range(tmp_path):

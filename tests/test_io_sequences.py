@@ -34,6 +34,25 @@ def test_fasta_file_with_several_records(tmp_path):
                                                 ("L", "DIQMT"))
 
 
+def test_records_have_one_copy_unless_the_header_says_so(tmp_path):
+    path = tmp_path / "t.fasta"
+    path.write_text(">H heavy\nEVQL\n>L light copies=2\nDIQM\n"
+                    ">1ABC_3|Chains C, D[auth E]|Fab|Mus musculus (10090)\nGS\n")
+    assert read_sequences(str(path)) == [
+        SequenceRecord("H", "EVQL"),
+        SequenceRecord("L", "DIQM", copies=2),
+        SequenceRecord("1ABC_3", "GS", copies=2, chain_ids=("C", "E"))]
+    assert read_sequences("MKT")[0].copies == 1
+
+
+def test_bad_copies_name_file_record_and_value(tmp_path):
+    path = tmp_path / "t.fasta"
+    path.write_text(">H\nEVQL\n>L light copies=2.5\nDIQM\n")
+    assert_input_error(lambda: read_sequences(str(path)), str(path),
+                       r"^\S+: record 'L' \(line 3\): copies must be a "
+                       r"positive integer, not '2\.5'$")
+
+
 def test_gzipped_fasta_and_pathlike(tmp_path):
     path = tmp_path / "t.fa.gz"
     path.write_bytes(gzip.compress(b">A\nMKT\n"))

@@ -128,6 +128,16 @@ def test_threaded_model_round_trip(tmp_path, ext):
                                atol=1e-3)
 
 
+def test_mmcif_b_factors_have_two_decimals(tmp_path):
+    path = tmp_path / "m.cif"
+    write_threaded_model(threaded_chains(), path)
+    atoms = [line.split() for line in path.read_text().splitlines()
+             if line.startswith("ATOM")]
+    # B_iso_or_equiv is the 15th column of the _atom_site loop.
+    assert [a[14] for a in atoms] == ["50.00", "12.30", "100.00", "98.70",
+                                      "90.00", "80.00"]
+
+
 def test_mmcif_allows_long_chain_ids(tmp_path):
     chain = ThreadedChain("HEAV", "MK", np.zeros((2, 3)) + [[0], [3.8]],
                           np.ones(2))
@@ -151,6 +161,9 @@ def bad_chain(**changes):
 @pytest.mark.parametrize("name, chains, match", [
     ("m.pdb", [bad_chain(id="AB")], "PDB chain ids must be one character"),
     ("m.cif", [bad_chain(id="")], "chain ids must be one character"),
+    ("m.cif", [bad_chain(id="A B")], "chain 'A B': not a valid mmCIF chain id"),
+    ("m.cif", [bad_chain(id="A,B")], "not a valid mmCIF chain id"),
+    ("m.cif", [bad_chain(id="_A")], "not a valid mmCIF chain id"),
     ("m.pdb", [bad_chain(), bad_chain()], r"repeated chain id\(s\) A"),
     ("m.pdb", [bad_chain(sequence="MKT")], r"expected xyz \[3, 3\]"),
     ("m.pdb", [bad_chain(confidence=np.ones(3))], "and confidence"),

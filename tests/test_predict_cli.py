@@ -55,7 +55,8 @@ def test_hmm_predict_writes_formats_md_outputs(simulated, tmp_path, suffix):
     used = []
     model = read_model(out)
     for chain in data["chains"]:
-        assert set(chain) >= {"id", "sequence", "nodes", "confidence"}
+        assert set(chain) >= {"id", "sequence", "nodes", "confidence", "entity", "copy"}
+        assert (chain["entity"], chain["copy"]) == (chain["id"], 0)  # one copy per record
         assert len(chain["nodes"]) == len(chain["sequence"]) == len(chain["confidence"])
         assigned = [v for v in chain["nodes"] if v is not None]
         used += assigned
@@ -147,6 +148,9 @@ def test_sequence_from_candidate_file_and_batch_mode(tmp_path, simulated):
     ("ok.json", ["--direction", "sideways"], "unknown direction"),
     ("ok.json", ["--model", "/nonexistent/model", "--decoder", "unique"], "no such model"),
     ("noseq.json", ["--sequence", None], "no sequence given"),
+    ("ok.json", ["--copies", "0"], "--copies must be 'fasta', 'auto' or a positive integer"),
+    ("ok.json", ["--copies", "two"], "not 'two'"),
+    ("ok.json", ["--sequence", ">A copies=0\nAC"], "record 'A' (line 1): copies must be"),
 ])
 def test_bad_input_is_one_line_and_leaves_nothing(tmp_path, monkeypatch, setup, args, message):
     monkeypatch.chdir(tmp_path)

@@ -97,8 +97,18 @@ def pending_jobs(jobs: Sequence[tuple[Path, Path, Path]]) -> list[tuple[str, str
 
 def run_pipeline(jobs: Sequence[tuple[Path, Path, Path]], out_dir: Path, *,
                  model_dir: str | None, sequence_arg: str | None, runner: str,
-                 pipeline_args: Sequence[str] = (), **predictor_kwargs) -> int:
-    """Runs the batch; returns the number of files processed (not skipped)."""
+                 pipeline_args: Sequence[str] = (), copies: str | int = "fasta",
+                 **predictor_kwargs) -> int:
+    """Runs the batch; returns the number of files processed (not skipped).
+
+    ``copies`` and ``predictor_kwargs`` go to every worker's
+    :class:`~tf_structgen.inference.predictor.Predictor`; ``copies`` is
+    checked here first, so that a bad value is one InputError, not a failed
+    pipeline.
+    """
+    from tf_structgen.inference.predictor import parse_copies
+
+    copies = parse_copies(copies)
     todo = pending_jobs(jobs)
     if not todo:
         return 0
@@ -109,7 +119,8 @@ def run_pipeline(jobs: Sequence[tuple[Path, Path, Path]], out_dir: Path, *,
         read = (p | "Files" >> beam.Create(todo)
                 | "Read" >> beam.ParDo(ReadFn(sequence_arg)).with_outputs(ERRORS, main="ok"))
         written = (read.ok
-                   | "Thread" >> RunInference(ThreadingModelHandler(model_dir, **predictor_kwargs))
+                   | "Thread" >> RunInference(ThreadingModelHandler(
+                       model_dir, copies=copies, **predictor_kwargs))
                    | "Write" >> beam.ParDo(WriteFn(outputs, model_name)).with_outputs(
                        ERRORS, main="ok"))
         ((read[ERRORS], written[ERRORS]) | "Errors" >> beam.Flatten()

@@ -16,6 +16,7 @@ from tf_structgen.io import (CandidateSet, SequenceRecord, ThreadedChain, chain_
                              write_threaded_model)
 from tf_structgen.io.candidates import CANDIDATE_SUFFIXES
 from tf_structgen.io.input_files import expand_paths, matching_suffix
+from tf_structgen.io.structures import PDB_MAX_CHAINS
 
 logger = logging.getLogger(__name__)
 
@@ -49,14 +50,22 @@ def records_for(candidates: CandidateSet, sequence_arg: str | None, source) -> l
 
 def threaded_chains(assignments: Sequence[ChainAssignment], candidates: CandidateSet,
                     out_path: Path) -> list[ThreadedChain]:
-    max_len = 1 if out_path.suffix.lower() == ".pdb" else 4
-    ids = chain_ids([SequenceRecord(a.id, a.sequence) for a in assignments], max_len)
+    """One ThreadedChain per assignment (one per copy), with chain ids valid
+    for the output format and the record id as entity key.
+
+    More chains than one-character ids allow keep longer ids here, so that
+    :func:`write_threaded_model` rejects the PDB file with its clear message.
+    """
+    pdb = out_path.suffix.lower() == ".pdb" and len(assignments) <= PDB_MAX_CHAINS
+    ids = chain_ids([SequenceRecord(a.id, a.sequence) for a in assignments],
+                    1 if pdb else 4)
     chains = []
     for chain_id, a in zip(ids, assignments):
         xyz = np.full((len(a.nodes), 3), np.nan, np.float32)
         assigned = a.nodes >= 0
         xyz[assigned] = candidates.xyz[a.nodes[assigned]]
-        chains.append(ThreadedChain(chain_id, a.sequence, xyz, a.confidence))
+        chains.append(ThreadedChain(chain_id, a.sequence, xyz, a.confidence,
+                                    entity=a.entity or a.id))
     return chains
 
 

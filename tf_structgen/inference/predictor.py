@@ -14,11 +14,12 @@ from tf_structgen.common.residue_constants import encode_sequence
 from tf_structgen.decoding.unique_greedy import unique_greedy
 from tf_structgen.export.signatures import CORRECTION_SIGNATURES, THREADING_SIGNATURES
 from tf_structgen.io.candidates import CandidateSet
-from tf_structgen.io.sequences import SequenceRecord
+from tf_structgen.io.sequences import SequenceRecord, chain_ids
 
 logger = logging.getLogger(__name__)
 
 DECODERS = ("auto", "unique", "greedy", "hmm", "constrained")
+COPIES_MODES = ("fasta", "auto")
 # Chains are sent to the SavedModel in groups whose pointer matrices
 # (chains x residues x nodes) stay below this many entries.
 MAX_POINTER_ENTRIES = 40_000_000
@@ -31,17 +32,69 @@ MAX_CHAIN_ENTRIES = 100_000_000
 
 @dataclasses.dataclass(frozen=True)
 class ChainAssignment:
-    """The threading of one sequence record."""
+    """The threading of one copy of one sequence record.
+
+    Attributes:
+      id: the proposed chain id (the record's chain id for this copy; may
+        still be replaced by a valid, unused one when the model is written).
+      sequence: the record's (entity's) sequence.
+      nodes: int32 [n] node per position, -1 = null.
+      confidence: float32 [n] in [0, 1].
+      entity: the record id.
+      copy: 0-based copy index within the record.
+    """
 
     id: str
     sequence: str
-    nodes: np.ndarray       # int32 [n], -1 = null
-    confidence: np.ndarray  # float32 [n] in [0, 1]
+    nodes: np.ndarray
+    confidence: np.ndarray
+    entity: str = ""
+    copy: int = 0
 
     def to_json(self) -> dict:
         return {"id": self.id, "sequence": self.sequence,
                 "nodes": [int(v) if v >= 0 else None for v in self.nodes],
-                "confidence": [round(float(c), 6) for c in self.confidence]}
+                "confidence": [round(float(c), 6) for c in self.confidence],
+                "entity": self.entity or self.id, "copy": int(self.copy)}
+
+
+def parse_copies(value) -> str | int:
+    """``--copies``: ``fasta`` (each record's own count), ``auto`` (found
+    from the candidates) or a positive integer (every record)."""
+    text = str(value).strip().lower()
+    if text in COPIES_MODES:
+        return text
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1 or str(number) != text.lstrip("+"):
+        raise InputError(f"--copies must be 'fasta', 'auto' or a positive integer, "
+                         f"not {value!r}")
+    return number
+
+
+def assignments_for(records: Sequence[SequenceRecord],
+                    decoded: Sequence[Sequence[tuple[np.ndarray, np.ndarray]]]
+                    ) -> list[ChainAssignment]:
+    """One ChainAssignment per copy, with distinct chain ids: the record's
+    named chain ids (PDB entity FASTA), else the record id for the first
+    copy and the first unused of A..Z, a..z, 0..9, AA, ... for the others."""
+    proposals, rows = [], []
+    for record, copies in zip(records, decoded):
+        for k, (nodes, conf) in enumerate(copies):
+            if k < len(record.chain_ids):
+                proposal = record.chain_ids[k]
+            else:
+                proposal = record.id if k == 0 else ""
+            proposals.append(SequenceRecord(proposal, record.sequence))
+            rows.append((record, k, len(copies), nodes, conf))
+    # A record threaded once keeps its own id (even one that no model
+    # format accepts: the model writer maps it); copies get valid, distinct ids.
+    valid = chain_ids(proposals, max_length=4)
+    return [ChainAssignment(p.id if count == 1 else v, r.sequence, nodes, conf,
+                            entity=r.id, copy=k)
+            for p, v, (r, k, count, nodes, conf) in zip(proposals, valid, rows)]
 
 
 def check_limits(num_nodes: int, lengths: Sequence[int]) -> None:
@@ -77,11 +130,15 @@ class Predictor:
       correction_weight: factor on the network's emission correction in the
         constrained decoder; None: the value stored with the model (1 when
         none is).
+      copies: ``fasta`` (each record's copy number, 1 unless its header
+        says otherwise), ``auto`` (the HMM-based decoders find the number of
+        copies from the candidates) or a positive integer for every record.
     """
 
     def __init__(self, model_dir: Path | None, *, decoder: str = "unique",
                  direction: str = "ensemble", min_confidence: float = 0.1,
-                 coord_noise: float = 0.3, correction_weight: float | None = None):
+                 coord_noise: float = 0.3, correction_weight: float | None = None,
+                 copies: str | int = "fasta"):
         if decoder not in DECODERS:
             raise InputError(f"unknown decoder {decoder!r}; choose from {', '.join(DECODERS)}")
         if direction not in THREADING_SIGNATURES:
@@ -94,6 +151,7 @@ class Predictor:
         if not 0.0 <= coord_noise <= 5.0:
             raise InputError("coord-noise must be within [0, 5] Å")
         self.coord_noise = coord_noise
+        self.copies = parse_copies(copies)
         self.model_dir = model_dir
         self._signature = None
         metadata = {}
@@ -137,23 +195,40 @@ class Predictor:
             raise InputError("no sequence to thread")
         check_limits(candidates.num_nodes, [len(r.sequence) for r in records])
         sequences = [encode_sequence(r.sequence) for r in records]
+        counts = self._copy_counts(records)
         if self.decoder in ("hmm", "constrained"):
-            from tf_structgen.decoding.hmm import HMMConfig, hmm_thread
+            from tf_structgen.decoding.assembly import thread_assembly
+            from tf_structgen.decoding.hmm import HMMConfig
 
             prior = (self._corrections(candidates, sequences)
                      if self.decoder == "constrained" else None)
-            decoded = hmm_thread(candidates.xyz, candidates.aa_probs, sequences,
-                                 HMMConfig(noise=self.coord_noise),
-                                 log_emission_prior=prior)
+            decoded = thread_assembly(candidates.xyz, candidates.aa_probs, sequences,
+                                      counts, HMMConfig(noise=self.coord_noise),
+                                      log_emission_prior=prior)
         else:
-            top_nodes, top_log_probs = self._top_candidates(candidates, sequences)
+            if None in counts:
+                raise InputError("--copies auto needs the hmm or constrained decoder")
+            expanded = [seq for seq, c in zip(sequences, counts) for _ in range(c)]
+            top_nodes, top_log_probs = self._top_candidates(candidates, expanded)
             if self.decoder == "unique":
-                decoded = unique_greedy(top_nodes, top_log_probs,
-                                        min_confidence=self.min_confidence)
+                flat = unique_greedy(top_nodes, top_log_probs,
+                                     min_confidence=self.min_confidence)
             else:
-                decoded = [self._argmax(t, p) for t, p in zip(top_nodes, top_log_probs)]
-        return [ChainAssignment(r.id, r.sequence, nodes, conf)
-                for r, (nodes, conf) in zip(records, decoded)]
+                flat = [self._argmax(t, p) for t, p in zip(top_nodes, top_log_probs)]
+            decoded, start = [], 0
+            for c in counts:
+                decoded.append(flat[start:start + c])
+                start += c
+        return assignments_for(records, decoded)
+
+    def _copy_counts(self, records: Sequence[SequenceRecord]) -> list[int | None]:
+        """Copies to thread per record: the FASTA's, a fixed number, or None
+        (``auto``: the decoder decides)."""
+        if self.copies == "fasta":
+            return [r.copies for r in records]
+        if self.copies == "auto":
+            return [None] * len(records)
+        return [self.copies] * len(records)
 
     def _argmax(self, top_nodes, top_log_probs):
         conf = np.exp(top_log_probs[:, 0]).astype(np.float32)

@@ -6,7 +6,10 @@ The JSON layout is ``docs/formats.md`` §3::
                                "nodes": [17, 402, null, 8],
                                "confidence": [0.99, 0.97, 0.0, 0.88]}]}
 
-Extra keys (top level or per chain) are allowed and preserved.
+A record threaded in several copies gives one chain entry per copy, each
+with the record id as ``"entity"`` and a 0-based ``"copy"`` index; both are
+optional (checked when present). Extra keys (top level or per chain) are
+allowed and preserved.
 """
 
 from __future__ import annotations
@@ -66,9 +69,20 @@ def _validated_chain(chain, k: int, source, num_nodes: int | None) -> dict:
                 or not 0.0 <= value <= 1.0):  # also rejects NaN
             raise InputError(f"{where}: confidence[{t}] = {value!r} is not a "
                              f"number in [0, 1]")
-    return {**chain, "id": chain_id, "sequence": sequence,
-            "nodes": [None if x is None else int(x) for x in nodes],
-            "confidence": [float(x) for x in confidence]}
+    checked = {**chain, "id": chain_id, "sequence": sequence,
+               "nodes": [None if x is None else int(x) for x in nodes],
+               "confidence": [float(x) for x in confidence]}
+    if "entity" in chain:
+        if not isinstance(chain["entity"], str) or not chain["entity"]:
+            raise InputError(f"{where}: 'entity' must be a non-empty string")
+    if "copy" in chain:
+        copy = chain["copy"]
+        if (isinstance(copy, bool) or not isinstance(copy, numbers.Integral)
+                or copy < 0):
+            raise InputError(f"{where}: 'copy' = {copy!r} is not an integer "
+                             f">= 0")
+        checked["copy"] = int(copy)
+    return checked
 
 
 def _validated_chains(chains, source, num_nodes: int | None) -> list[dict]:
@@ -91,9 +105,11 @@ def write_assignments(path: str | os.PathLike, model: str,
     Args:
       path: output ``.json`` file.
       model: the model that made the assignment (e.g. its SavedModel path).
-      chains: one dict per chain with keys "id", "sequence", "nodes" (a node
-        index or None per position) and "confidence" (a float in [0, 1] per
-        position); extra keys are written as given.
+      chains: one dict per chain (one per copy of a record) with keys "id",
+        "sequence", "nodes" (a node index or None per position) and
+        "confidence" (a float in [0, 1] per position), optionally "entity"
+        (the record id, a non-empty string) and "copy" (0-based copy index);
+        extra keys are written as given.
 
     Raises:
       InputError: if a chain entry is invalid, or the output directory is
@@ -124,7 +140,8 @@ def read_assignments(path: str | os.PathLike,
     Raises:
       InputError: one line starting with ``path`` for unreadable or invalid
         JSON, missing keys, lists of the wrong length, bad node indices,
-        confidences outside [0, 1] or repeated chain ids.
+        confidences outside [0, 1], an empty or non-string ``entity``, a
+        ``copy`` that is not an integer >= 0, or repeated chain ids.
     """
     doc = read_json(path)
     if not isinstance(doc, dict):

@@ -1,4 +1,11 @@
-"""Target sequences: a FASTA file (one record per chain) or a literal string."""
+"""Target sequences: a FASTA file (one record per chain or per entity) or a literal string.
+
+A FASTA header may give the number of copies of its entity in the assembly,
+either as ``copies=N`` anywhere after the id (``>A copies=4``) or, as in the
+PDB's entity FASTA files, as the chains of the second ``|`` field
+(``>7KJR_1|Chains A, B|ORF3a protein|...``; ``Chains A[auth C]`` names the
+author chain id C). See ``docs/formats.md`` §2.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ import dataclasses
 import itertools
 import logging
 import os
+import re
 import string
 from collections.abc import Iterator, Sequence
 
@@ -20,6 +28,16 @@ _FASTA_SUFFIXES = (".fa", ".fasta", ".faa", ".fas", ".txt")
 _LITERAL_CHAIN_ID = "A"
 _CHAIN_ID_ALPHABET = (string.ascii_uppercase + string.ascii_lowercase
                       + string.digits)
+# ``copies=N`` as its own word of a header (words are split at white space
+# and '|').
+_COPIES = re.compile(r"(?:^|(?<=[\s|]))copies=([^\s|]*)", re.IGNORECASE)
+# The second '|' field of a PDB entity FASTA header: "Chain A",
+# "Chains A, B", "Chains A[auth C], B[auth D]".
+_PDB_CHAINS_FIELD = re.compile(r"chains?(?:\s+(.*))?", re.IGNORECASE | re.DOTALL)
+# One chain, "A" or "A[auth C]", and what may separate two of them.
+_PDB_CHAIN_SEPARATOR = re.compile(r"[\s,]*")
+_PDB_CHAIN = re.compile(
+    r"([^\s,\[\]]+)(?:\s*\[\s*auth\s+([^\s,\[\]]+)\s*\])?", re.IGNORECASE)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,14 +45,20 @@ class SequenceRecord:
     """One target chain.
 
     Attributes:
-      id: the FASTA record id (first word of the header), or "A" for a
-        literal sequence. Use :func:`chain_ids` for ids valid in PDB files.
+      id: the FASTA record id (first word of the header; for a PDB entity
+        header the part before the first '|', e.g. ``7KJR_1``), or "A" for
+        a literal sequence. Use :func:`chain_ids` for ids valid in PDB files.
       sequence: upper-case one-letter codes; non-standard letters (X, U, O,
         B, Z, ...) are kept.
+      copies: number of copies of this entity in the assembly (>= 1).
+      chain_ids: the copies' chain ids when the header names them (PDB
+        entity FASTA ``Chains A, B``), else empty.
     """
 
     id: str
     sequence: str
+    copies: int = 1
+    chain_ids: tuple[str, ...] = ()
 
 
 def checked_sequence(sequence, where: str) -> str:
@@ -50,8 +74,76 @@ def checked_sequence(sequence, where: str) -> str:
     return cleaned
 
 
+def _pdb_chain_ids(field: str, where: str) -> tuple[str, ...]:
+    """The chain ids of a PDB entity header's "Chains ..." field.
+
+    Author ids (``A[auth C]`` -> ``C``) are preferred: they are the ones PDB
+    files and viewers show.
+    """
+    listed = _PDB_CHAINS_FIELD.fullmatch(field.strip()).group(1) or ""
+    ids = []
+    pos = _PDB_CHAIN_SEPARATOR.match(listed).end()
+    while pos < len(listed):
+        chain = _PDB_CHAIN.match(listed, pos)
+        if chain is None:
+            raise InputError(f"{where}: cannot read the chain ids in "
+                             f"{field.strip()!r} at {listed[pos:].strip()!r} "
+                             f"(expected e.g. 'Chains A, B[auth C]')")
+        ids.append(chain.group(2) or chain.group(1))
+        pos = _PDB_CHAIN_SEPARATOR.match(listed, chain.end()).end()
+    if not ids:
+        raise InputError(f"{where}: no chain id in {field.strip()!r}")
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise InputError(f"{where}: repeated chain id(s) {', '.join(repeated)} "
+                         f"in {field.strip()!r}")
+    return tuple(ids)
+
+
+def _copies(rest: str, where: str) -> int | None:
+    """The value of ``copies=N`` in the header text after the id, else None."""
+    values = _COPIES.findall(rest)
+    if not values:
+        return None
+    if len(values) > 1:
+        raise InputError(f"{where}: copies= given {len(values)} times")
+    value = values[0]
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:
+        raise InputError(f"{where}: copies must be a positive integer, not "
+                         f"{value!r}")
+    return int(value)
+
+
+def _parse_header(header: str, lineno: int, source: str
+                  ) -> tuple[str, int, tuple[str, ...]]:
+    """(record id, copies, chain ids) of one stripped, non-empty FASTA header."""
+    fields = header.split("|")
+    first = fields[0].split()
+    pdb_entity = (len(fields) >= 2 and bool(first)
+                  and _PDB_CHAINS_FIELD.fullmatch(fields[1].strip()) is not None)
+    # The id is the first word, or for a PDB entity header the first field
+    # (a prefix of the header either way).
+    record_id = first[0] if pdb_entity else header.split()[0]
+    where = f"{source}: record {record_id!r} (line {lineno})"
+    copies = _copies(header[len(record_id):], where)
+    if not pdb_entity:
+        return record_id, copies or 1, ()
+    names = _pdb_chain_ids(fields[1], where)
+    if copies is not None and copies != len(names):
+        raise InputError(f"{where}: copies={copies} disagrees with the "
+                         f"{len(names)} chain(s) named in "
+                         f"{fields[1].strip()!r}")
+    return record_id, len(names), names
+
+
 def parse_fasta(text: str, source: str) -> list[SequenceRecord]:
     """Parses FASTA text (blank lines and ';' comment lines are ignored).
+
+    A header gives the record id (its first word) and, optionally, the
+    entity's number of copies: ``copies=N`` anywhere after the id, or the
+    chains listed in the second ``|`` field of a PDB entity header
+    (``>7KJR_1|Chains A, B|...``: id ``7KJR_1``, two copies named A and B;
+    ``A[auth C]`` is named C). Without either, a record has one copy.
 
     Args:
       text: the FASTA content.
@@ -62,8 +154,10 @@ def parse_fasta(text: str, source: str) -> list[SequenceRecord]:
 
     Raises:
       InputError: for empty text, text before the first '>' header, a header
-        without id, a record with an empty or invalid sequence, or repeated
-        record ids.
+        without id, a record with an empty or invalid sequence, repeated
+        record ids, a ``copies=`` value that is not a positive integer (or
+        disagrees with the chains of a PDB header), an unreadable chain list,
+        or a chain id named by two records.
     """
     headers: list[tuple[int, str]] = []
     chunks: list[list[str]] = []
@@ -83,15 +177,23 @@ def parse_fasta(text: str, source: str) -> list[SequenceRecord]:
         raise InputError(f"{source}: empty file, no FASTA record")
     records = []
     seen = set()
+    named: dict[str, str] = {}
     for (lineno, header), lines in zip(headers, chunks):
         if not header:
             raise InputError(f"{source}: line {lineno}: FASTA header has no id")
-        record_id = header.split()[0]
+        record_id, copies, names = _parse_header(header, lineno, source)
         if record_id in seen:
             raise InputError(f"{source}: duplicated record id {record_id!r}")
         seen.add(record_id)
+        for name in names:
+            if name in named:
+                raise InputError(f"{source}: chain id {name!r} is named by "
+                                 f"records {named[name]!r} and {record_id!r}")
+            named[name] = record_id
         where = f"{source}: record {record_id!r} (line {lineno})"
-        records.append(SequenceRecord(record_id, checked_sequence("".join(lines), where)))
+        records.append(SequenceRecord(record_id,
+                                      checked_sequence("".join(lines), where),
+                                      copies=copies, chain_ids=names))
     return records
 
 
