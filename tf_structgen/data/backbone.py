@@ -165,22 +165,29 @@ def _random_rotation(rng: np.random.Generator) -> np.ndarray:
     return q
 
 
-def pack_chains(chains: list[np.ndarray], rng: np.random.Generator,
-                contact: float = 7.0, min_separation: float = 4.0,
-                step: float = 0.5) -> list[np.ndarray]:
-    """Places chains side by side, each packed against the ones placed before.
+def place_chains(chains: list[np.ndarray], rng: np.random.Generator,
+                 contact: float = 7.0, min_separation: float = 4.0,
+                 step: float = 0.5) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Rigid placements that pack chains side by side, each against the ones
+    placed before.
 
     Each new chain is randomly rotated, set far away along a random direction
     and moved in by ``step`` Å while no Cα pair comes closer than
     ``min_separation``, until it makes about one inter-chain contact (Cα pair
     within ``contact`` Å) per ten residues of the smaller partner: an interface,
     not a touch.
+
+    Returns:
+      Per chain, ``(rotation [3, 3], shift [3])``: the placed chain is
+      ``chain @ rotation.T + shift`` (the first chain stays where it is).
     """
+    placements = [(np.eye(3), np.zeros(3))]
     placed = [chains[0]]
     for chain in chains[1:]:
         complex_xyz = np.concatenate(placed)
         tree = cKDTree(complex_xyz)
-        chain = chain @ _random_rotation(rng).T
+        rotation = _random_rotation(rng)
+        chain = chain @ rotation.T
         direction = rng.normal(size=3)
         direction /= np.linalg.norm(direction)
         wanted = max(3, min(len(chain), len(complex_xyz)) // 10)
@@ -194,8 +201,17 @@ def pack_chains(chains: list[np.ndarray], rng: np.random.Generator,
             offset -= step
             if (closest < contact).sum() >= wanted:
                 break
+        placements.append((rotation, offset * direction))
         placed.append(chain + offset * direction)
-    return placed
+    return placements
+
+
+def pack_chains(chains: list[np.ndarray], rng: np.random.Generator,
+                contact: float = 7.0, min_separation: float = 4.0,
+                step: float = 0.5) -> list[np.ndarray]:
+    """The chains placed by :func:`place_chains`."""
+    return [chain @ rotation.T + shift for chain, (rotation, shift) in zip(
+        chains, place_chains(chains, rng, contact, min_separation, step))]
 
 
 def generate_complex(lengths: list[int], rng: np.random.Generator,
