@@ -1,0 +1,91 @@
+"""Tunables of the HMM threader and the assembly decoder."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from tf_structgen.common.residue_constants import NUM_AMINO_ACIDS
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class HMMConfig:
+    """Tunables of :func:`hmm_thread` (log-weights are natural logs).
+
+    Attributes:
+      noise: expected coordinate noise sigma (Å) of the candidate positions;
+        widens the distance models.
+      ca_distance: consecutive Cα-Cα distance (Å) across a trans peptide.
+      distance_sigma: spread (Å) of the distances without coordinate noise.
+      max_sigmas: cut-off, in sigmas, of the sparse transitions (adjacency
+        edges, second-neighbour pairs, re-entry margin).
+      cis_distance: consecutive Cα-Cα distance across a cis peptide (~0.2%
+        of residues).
+      cis_penalty: log-prior cost of a cis step.
+      second_neighbour_range: range (Å) of the Cα(i)-Cα(i+2) distance that
+        costs nothing; Gaussian fall-off outside.
+      second_neighbour_weight: factor on that term (0 makes the model first
+        order, back-and-forth paths included).
+      cis_second_neighbour_min: lower end of that range when the step from
+        residue i to i+1 is a cis peptide.
+      reentry_radius: largest distance (Å) from the last assigned node at which
+        the chain may resume after a gap at ``reentry_penalty``.
+      emission_weight: factor on the amino-acid log-odds.
+      prob_floor: floor on the renormalised node scores before the log-odds.
+      gap_open: cost of leaving an assigned node for a null position.
+      null_cost: cost of each further null position.
+      reentry_penalty: cost of resuming near the last assigned node.
+      jump_penalty: cost of resuming (or continuing) anywhere.
+      max_repair_rounds: re-decodes allowed to remove duplicate nodes.
+      unknown_emission: log-weight of placing an unknown residue (X) on a
+        node. X mostly marks residues absent from the model (unresolved
+        loops and termini); at 0 a run of them is threaded for free through
+        other chains' nodes, which the slightly negative default prevents
+        while single X residues still take a node.
+      untangle_copies: after decoding, re-pair the path segments of chains
+        with identical sequences (homo-oligomer copies) where that removes
+        geometric breaks (see :func:`untangle_copies`).
+    """
+
+    noise: float = 0.0
+    ca_distance: float = 3.80
+    distance_sigma: float = 0.10
+    max_sigmas: float = 3.5
+    cis_distance: float = 2.95
+    cis_penalty: float = 5.0
+    second_neighbour_range: tuple[float, float] = (5.0, 7.35)
+    second_neighbour_weight: float = 1.0
+    cis_second_neighbour_min: float = 4.4
+    reentry_radius: float = 7.6
+    emission_weight: float = 1.0
+    prob_floor: float = 1e-3
+    gap_open: float = 4.0
+    null_cost: float = 0.3
+    reentry_penalty: float = 1.0
+    jump_penalty: float = 8.0
+    max_repair_rounds: int = 2
+    unknown_emission: float = -1.0
+    untangle_copies: bool = True
+
+    def __post_init__(self):
+        for name in ("noise", "gap_open", "null_cost", "reentry_penalty",
+                     "jump_penalty", "max_repair_rounds", "emission_weight",
+                     "second_neighbour_weight", "cis_penalty"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"HMMConfig.{name} must be >= 0")
+        for name in ("distance_sigma", "max_sigmas", "reentry_radius",
+                     "ca_distance", "cis_distance"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"HMMConfig.{name} must be > 0")
+        lo, hi = self.second_neighbour_range
+        if not 0 <= lo <= hi:
+            raise ValueError("HMMConfig.second_neighbour_range must be "
+                             "(low, high) with 0 <= low <= high")
+        if not 0.0 < self.prob_floor < 1.0 / NUM_AMINO_ACIDS:
+            raise ValueError("HMMConfig.prob_floor must be in (0, 1/20)")
+
+    @property
+    def sigma(self) -> float:
+        """Spread (Å) of an observed distance between two candidate nodes."""
+        return float(np.hypot(self.distance_sigma, np.sqrt(2.0) * self.noise))

@@ -1,0 +1,168 @@
+"""Sparse structure of the threading HMM over one candidate set: adjacency
+edges, second-neighbour edge pairs and re-entry edges from one k-d tree query."""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+import numpy as np
+import scipy.sparse
+from scipy.spatial import cKDTree
+
+from tf_structgen.decoding.config import HMMConfig
+
+logger = logging.getLogger(__name__)
+
+
+class Segments:
+    """Items grouped by a sorted group index, for per-group maxima."""
+
+    def __init__(self, group: np.ndarray, num_groups: int):
+        counts = np.bincount(group, minlength=num_groups)
+        self.indptr = np.concatenate([[0], np.cumsum(counts)])
+        self.group = group
+        self.num_groups = num_groups
+        self._nonempty = np.flatnonzero(counts)
+        self._starts = self.indptr[self._nonempty]
+        # reduceat costs ~15 ns per group, maximum.at ~3 ns per item.
+        self._use_reduceat = len(group) > 5 * len(self._nonempty)
+
+    def max(self, values: np.ndarray) -> np.ndarray:
+        """[num_groups] max of ``values`` (one per item) per group."""
+        best = np.full(self.num_groups, -np.inf)
+        if self._use_reduceat:
+            best[self._nonempty] = np.maximum.reduceat(values, self._starts)
+        else:
+            np.maximum.at(best, self.group, values)
+        return best
+
+    def argmax(self, group: int, values: np.ndarray,
+               index: np.ndarray | None = None,
+               offset: np.ndarray | None = None) -> tuple[float, int]:
+        """``(max, item)`` of one group; ``(-inf, -1)`` if it is empty.
+
+        Item i's value is ``values[index[i]] + offset[i]``, or ``values[i]``
+        without ``index``/``offset``; only the group's items are computed.
+        """
+        lo, hi = self.indptr[group], self.indptr[group + 1]
+        if lo == hi:
+            return -np.inf, -1
+        v = values[lo:hi] if index is None else values[index[lo:hi]]
+        if offset is not None:
+            v = v + offset[lo:hi]
+        k = int(np.argmax(v))
+        return float(v[k]), lo + k
+
+
+class CandidateGraph:
+    """Sparse structure of the HMM over one candidate set.
+
+    Attributes:
+      src, dst, weight: the E adjacency edges (sorted by ``dst``) and their
+        Cα-Cα distance log-scores; edge e is also the state "residue t-1 at
+        ``src[e]``, residue t at ``dst[e]``".
+      by_dst: adjacency edges grouped by destination node.
+      pair_prev, pair_next, pair_weight, by_pair: the P consecutive edge
+        pairs ``(i -> j, j -> k)`` as edge indices (sorted by the second edge,
+        grouped in ``by_pair``) and their second-neighbour log-scores.
+      reentry_src, reentry_dst, by_reentry: ``G_i -> F_k`` edges, sorted by
+        and grouped by ``dst``.
+    """
+
+    def __init__(self, xyz: np.ndarray, config: HMMConfig):
+        m = len(xyz)
+        self.num_nodes = m
+        self.config = config
+        sigma = config.sigma
+        radius = config.reentry_radius + config.max_sigmas * sigma
+        pairs = cKDTree(xyz).query_pairs(
+            max(config.ca_distance + config.max_sigmas * sigma, radius),
+            output_type="ndarray")
+        i = np.concatenate([pairs[:, 0], pairs[:, 1]]).astype(np.int64)
+        j = np.concatenate([pairs[:, 1], pairs[:, 0]]).astype(np.int64)
+        order = np.lexsort((i, j))
+        i, j = i[order], j[order]
+        d = np.linalg.norm(xyz[i] - xyz[j], axis=1)
+
+        # Trans peptides at ca_distance, rare cis peptides at cis_distance.
+        z_trans = (d - config.ca_distance) / sigma
+        z_cis = (d - config.cis_distance) / sigma
+        adj = np.minimum(np.abs(z_trans), np.abs(z_cis)) <= config.max_sigmas
+        self.src, self.dst = i[adj], j[adj]
+        cis = -config.cis_penalty - 0.5 * z_cis[adj] ** 2
+        self.weight = np.maximum(-0.5 * z_trans[adj] ** 2, cis)
+        self._is_cis = cis > -0.5 * z_trans[adj] ** 2
+        self.by_dst = Segments(self.dst, m)
+        near = d <= radius
+        self.reentry_src, self.reentry_dst = i[near], j[near]
+        self.by_reentry = Segments(self.reentry_dst, m)
+        self._build_pairs(xyz, config)
+        logger.debug("candidate graph: %d nodes, %d edges, %d edge pairs, %d "
+                     "re-entry edges", m, len(self.src), len(self.pair_prev),
+                     len(self.reentry_src))
+
+    def _build_pairs(self, xyz: np.ndarray, config: HMMConfig):
+        """Edge pairs ``(i -> j, j -> k)`` whose Cα(i)-Cα(k) distance is
+        within ``max_sigmas`` of ``second_neighbour_range``."""
+        num_edges = len(self.src)
+        # For edge e = (j -> k), its predecessors are the edges into j.
+        count = np.diff(self.by_dst.indptr)[self.src]
+        nxt = np.repeat(np.arange(num_edges), count)
+        first = np.repeat(self.by_dst.indptr[self.src] - np.cumsum(count)
+                          + count, count)
+        prev = first + np.arange(len(nxt))
+        d = np.linalg.norm(xyz[self.src[prev]] - xyz[self.dst[nxt]], axis=1)
+        low, high = config.second_neighbour_range
+        # After a cis peptide (i -> j), Cα(i)-Cα(k) may be shorter.
+        low = np.where(self._is_cis[prev], config.cis_second_neighbour_min, low)
+        excess = (np.maximum(low - d, 0.0) + np.maximum(d - high, 0.0)) / (
+            config.sigma)
+        keep = excess <= config.max_sigmas
+        self.pair_prev, self.pair_next = prev[keep], nxt[keep]
+        self.pair_weight = (-0.5 * config.second_neighbour_weight
+                            * excess[keep] ** 2)
+        self.by_pair = Segments(self.pair_next, num_edges)
+
+    @functools.cached_property
+    def linear_transitions(self) -> tuple[scipy.sparse.csr_matrix, ...]:
+        """Sparse transitions in linear space, for forward-backward.
+
+        Returns:
+          ``(matrix, matrix_t, to_node)``: matrix [K, K] (destination x
+          source, K = E + 2m + 1 states stacked as ``[E, F, G, S]``) holds
+          every transition except the rank-one jumps and the emissions;
+          matrix_t is its transpose; to_node [m, K] sums the assigned states
+          (``E`` and ``F``) of each node.
+        """
+        config = self.config
+        m, e = self.num_nodes, len(self.src)
+        f0, g0, s0 = e, e + m, e + 2 * m
+        nodes, edges = np.arange(m), np.arange(e)
+        edge_weight = np.exp(self.weight)
+        gap_open = np.exp(-config.gap_open)
+        null = np.exp(-config.null_cost)
+        rows, cols, values = zip(*[
+            # E_(h->i) -> E_(i->j) and F_i -> E_(i->j).
+            (self.pair_next, self.pair_prev,
+             edge_weight[self.pair_next] * np.exp(self.pair_weight)),
+            (edges, f0 + self.src, edge_weight),
+            # G_i -> F_j (re-entry) and S -> F_j (start).
+            (f0 + self.reentry_dst, g0 + self.reentry_src,
+             np.full(len(self.reentry_src), np.exp(-config.reentry_penalty))),
+            (f0 + nodes, np.full(m, s0), np.ones(m)),
+            # Assigned -> G_j, G_j -> G_j, S -> S.
+            (g0 + self.dst, edges, np.full(e, gap_open)),
+            (g0 + nodes, f0 + nodes, np.full(m, gap_open)),
+            (g0 + nodes, g0 + nodes, np.full(m, null)),
+            ([s0], [s0], [null]),
+        ])
+        size = s0 + 1
+        matrix = scipy.sparse.csr_matrix(
+            (np.concatenate(values), (np.concatenate(rows),
+                                      np.concatenate(cols))), shape=(size, size))
+        to_node = scipy.sparse.csr_matrix(
+            (np.ones(e + m), (np.concatenate([self.dst, nodes]),
+                              np.concatenate([edges, f0 + nodes]))),
+            shape=(m, size))
+        return matrix, matrix.T.tocsr(), to_node
