@@ -5,55 +5,88 @@ or more copies. Threading the copies one after another, each with the nodes
 of the earlier ones banned, gets almost every node's residue number right
 but not its copy: where a copy has a gap (missing detections, an unresolved
 loop) the first chain jumps to a touching copy that goes on, and builds a
-mosaic of several copies; the later chains take what is left.
+mosaic of several copies; the later chains take what is left. And with
+many entities, whichever is threaded first takes other entities' nodes
+wherever its own are missing.
 
-The assembly decoder keeps what sequential threading gets right (which
-node holds which residue of which entity) and decides the copies jointly:
+The assembly decoder keeps what threading gets right (which node holds
+which residue of which entity) and decides copies and owners jointly:
 
-1. *Register.* Each copy is threaded by the HMM (:mod:`.hmm`), nodes of
-   earlier copies banned.
-2. *Fragments.* Every path is cut wherever it is not one continuous piece
-   of chain: at each null run and wherever two consecutive assigned nodes
-   are farther apart than a chain can reach in that many residues.
+1. *Register.* Entities are threaded independently of each other (in
+   worker processes for large inputs). The copies of one entity (and
+   records whose sequences are copies of each other, aligned in one
+   frame) are threaded one after another by the HMM (:mod:`.hmm`), each
+   with the earlier copies' nodes banned; one Viterbi pass per copy, the
+   confidence from forward-backward on the nodes around the path.
+2. *Fragments.* Every path is cut wherever it may leave its copy: at each
+   null run, where two consecutive nodes are farther apart than one
+   residue step allows (a jump), at links looser than ``loose_link_sigmas``
+   and around positions less confident than ``weak_confidence`` (where a
+   path crosses to a touching copy it passes through low-posterior nodes).
 3. *Copies.* All fragments of one entity are assembled into at most as many
    chains as it has copies, each chain a sequence of fragments in residue
-   order, so that the total break cost (how implausible each junction is
-   for a chain: distance against the reach of the residues in between) is
-   minimal. That is a minimum-cost path cover of the fragments' DAG with
-   a fixed number of paths, solved exactly as one assignment problem
-   (predecessor -> successor, plus chain starts and ends).
+   order, at minimal total junction cost (:func:`junction_cost`: the HMM's
+   gap and distance scores, a Gaussian-chain term for long unresolved
+   loops), a fragment may be left out at the worth of its confidence. That
+   is a minimum-cost path cover of the fragments' DAG with a bounded number
+   of paths, solved exactly as one assignment problem (each fragment picks
+   a successor, a chain end or itself; chain starts are c dummy rows).
+4. *Owners.* A node claimed by chains of different entities goes to the
+   most confident claim; the others are nulled, and a chain that lost
+   nodes is threaded again in its own neighbourhood with every other
+   chain's nodes banned.
+
+With ``copies=None`` (``tfsg predict --copies auto``) an entity's copies are
+threaded until one explains fewer than ``min_copy_fraction`` of the first
+copy's confident residues (and at least ``min_copy_residues``).
+
+Learned scores plug in as per-entity emission log-odds
+(``log_emission_prior``, the network's correction) today; the graph's
+transitions are the classical geometry scores of :mod:`.graph`.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+import concurrent.futures.process
 import dataclasses
 import logging
+import multiprocessing
+import os
+import warnings
 from typing import Sequence
 
 import numpy as np
 import scipy.optimize
+from scipy.spatial import cKDTree
 
-from tf_structgen.decoding.hmm import HMMConfig, hmm_thread
+from tf_structgen.common.errors import InputError
+from tf_structgen.decoding.config import AssemblyConfig, HMMConfig
+from tf_structgen.decoding.copies import copy_groups
+from tf_structgen.decoding.graph import CandidateGraph
+from tf_structgen.decoding.hmm import _check_nodes, _check_sequence, _split_prior
+from tf_structgen.decoding.viterbi import node_marginals, viterbi
 
 logger = logging.getLogger(__name__)
 
 _FORBIDDEN = 1e6    # cost of an impossible junction (fragments overlap)
-WEAK_CONFIDENCE = 0.5
-LOOSE_LINK_SIGMAS = 1.0
-DROP_WEIGHT = 3.0
-_STRAND_RISE = 3.5
-_COIL_B2 = 2.0 * 3.8 ** 2  # Å^2 per residue: mean square end-to-end distance of a coil  # Å per residue of a fully extended chain
+_STRAND_RISE = 3.5  # Å per residue of a fully extended chain
+_COIL_B2 = 2.0 * 3.8 ** 2  # Å^2 per residue: mean square end-to-end distance of a coil
+# Problems smaller than this many (residues x candidates, summed over the
+# chains) are decoded in-process: starting workers costs more than it saves.
+_PARALLEL_MIN_WORK = 20_000_000
+
+Path = tuple[np.ndarray, np.ndarray]
 
 
 @dataclasses.dataclass(frozen=True)
 class Fragment:
-    """A continuous piece of one decoded path.
+    """A continuous piece of one decoded path, in frame positions.
 
     Attributes:
-      start, stop: the positions it covers, ``[start, stop)``; its first and
-        last positions hold a node.
-      nodes, confidence: [stop - start] node per position (-1 = null inside
-        no fragment; fragments hold no nulls) and posterior.
+      start, stop: the positions it covers, ``[start, stop)``.
+      nodes, confidence: [stop - start] node and posterior per position
+        (no nulls).
     """
 
     start: int
@@ -61,107 +94,99 @@ class Fragment:
     nodes: np.ndarray
     confidence: np.ndarray
 
-    @property
-    def first(self) -> int:
-        return int(self.nodes[0])
 
-    @property
-    def last(self) -> int:
-        return int(self.nodes[-1])
-
-
-def reach(steps: int, config: HMMConfig) -> float:
+def reach(steps: np.ndarray | int, config: HMMConfig) -> np.ndarray:
     """Farthest (Å) a chain gets in ``steps`` residues, plus noise slack: a
     step of ``ca_distance`` for one residue, an extended strand's ~3.5 Å per
     residue beyond."""
+    steps = np.asarray(steps)
     slack = 1.0 + config.max_sigmas * config.sigma
-    if steps <= 1:
-        return config.ca_distance + slack
-    return _STRAND_RISE * steps + slack
+    return np.where(steps <= 1, config.ca_distance, _STRAND_RISE * steps) + slack
 
 
-def junction_cost(xyz: np.ndarray, a: int, b: int, steps: int,
-                  config: HMMConfig) -> float:
-    """HMM-style cost (natural log units) of one chain going from node a to
-    node b ``steps`` residues later: the gap (``gap_open`` and ``null_cost``
-    per unassigned residue in between) plus the geometry: the Cα-Cα
-    distance model for one step, the second-neighbour range for two, and
-    for longer gaps nothing within the reach and a Gaussian fall-off beyond;
-    a geometry worse than a jump costs ``jump_penalty``."""
-    d = float(np.linalg.norm(xyz[a] - xyz[b]))
+def junction_cost(d: np.ndarray, steps: np.ndarray, config: HMMConfig) -> np.ndarray:
+    """HMM-style cost (natural-log units) of one chain going from a node to
+    another ``steps`` residues later, ``d`` Å away.
+
+    One step: the Cα-Cα distance score. Longer: the gap (``gap_open``,
+    ``null_cost`` per further unassigned residue, ``reentry_penalty``) plus
+    the geometry: the second-neighbour range for two steps; for more, the
+    ends of an unresolved loop as far apart as a random coil's (Gaussian
+    chain) and never beyond an extended strand's reach. A geometry worse
+    than a jump costs ``jump_penalty``.
+    """
+    d = np.asarray(d, np.float64)
+    steps = np.asarray(steps)
     sigma = config.sigma
-    if steps <= 1:
-        z = (d - config.ca_distance) / sigma
-        return min(0.5 * z * z, config.jump_penalty)
-    gap = config.gap_open + config.null_cost * (steps - 2) + config.reentry_penalty
-    if steps == 2:
-        low, high = config.second_neighbour_range
-        excess = (max(low - d, 0.0) + max(d - high, 0.0)) / sigma
-        return gap + min(0.5 * excess * excess, config.jump_penalty)
-    # Longer gaps: an unresolved stretch is a loop whose ends are as far
-    # apart as a random coil's (Gaussian chain, mean square end-to-end
-    # distance steps * _COIL_B2), never farther than an extended strand.
-    excess = max(d - reach(steps, config), 0.0) / sigma
-    coil = 1.5 * d * d / (steps * _COIL_B2)
-    return gap + min(coil + 0.5 * excess * excess, config.jump_penalty)
+    z = (d - config.ca_distance) / sigma
+    one = np.minimum(0.5 * z * z, config.jump_penalty)
+    low, high = config.second_neighbour_range
+    excess2 = (np.maximum(low - d, 0.0) + np.maximum(d - high, 0.0)) / sigma
+    two = np.minimum(0.5 * excess2 ** 2, config.jump_penalty)
+    excess = np.maximum(d - reach(steps, config), 0.0) / sigma
+    coil = 1.5 * d * d / (np.maximum(steps, 1) * _COIL_B2)
+    more = np.minimum(coil + 0.5 * excess ** 2, config.jump_penalty)
+    gap = (config.gap_open + config.null_cost * np.maximum(steps - 2, 0)
+           + config.reentry_penalty)
+    return np.where(steps <= 1, one, gap + np.where(steps == 2, two, more))
 
 
 def split_fragments(nodes: np.ndarray, confidence: np.ndarray, xyz: np.ndarray,
-                    config: HMMConfig) -> list[Fragment]:
-    """Cuts a decoded path at every null run and every geometric break."""
+                    config: HMMConfig, assembly: AssemblyConfig,
+                    offset: int = 0) -> list[Fragment]:
+    """Cuts a decoded path where it may leave its copy (see the module
+    docstring); positions are shifted by ``offset`` into the frame."""
     assigned = np.flatnonzero(nodes >= 0)
     if len(assigned) == 0:
         return []
     p = xyz[nodes[assigned]]
     d = np.linalg.norm(p[1:] - p[:-1], axis=1)
-    contiguous = np.diff(assigned) == 1
-    weak = confidence[assigned] < WEAK_CONFIDENCE
-    loose = np.abs(d - config.ca_distance) > LOOSE_LINK_SIGMAS * config.sigma
-    broken = ~contiguous | loose | weak[1:] | weak[:-1]
-    cuts = np.flatnonzero(broken) + 1
+    weak = confidence[assigned] < assembly.weak_confidence
+    loose = np.abs(d - config.ca_distance) > assembly.loose_link_sigmas * config.sigma
+    broken = (np.diff(assigned) != 1) | loose | weak[1:] | weak[:-1]
     out = []
-    for piece in np.split(assigned, cuts):
+    for piece in np.split(assigned, np.flatnonzero(broken) + 1):
         lo, hi = int(piece[0]), int(piece[-1]) + 1
-        out.append(Fragment(lo, hi, nodes[lo:hi].copy(), confidence[lo:hi].copy()))
+        out.append(Fragment(lo + offset, hi + offset, nodes[lo:hi].copy(),
+                            confidence[lo:hi].copy()))
     return out
 
 
-def assemble_copies(fragments: Sequence[Fragment], num_copies: int, length: int,
-                    xyz: np.ndarray, config: HMMConfig
-                    ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Fragments of one entity -> ``num_copies`` chains of ``length``
-    positions, by a minimum-cost path cover with at most ``num_copies``
-    paths (one assignment problem: each fragment gets a successor or ends a
-    chain, each gets a predecessor or starts one)."""
-    f, c = len(fragments), num_copies
+def assemble_copies(fragments: Sequence[Fragment], num_chains: int, width: int,
+                    xyz: np.ndarray, config: HMMConfig,
+                    assembly: AssemblyConfig) -> list[Path]:
+    """Fragments of one entity -> ``num_chains`` chains of ``width``
+    positions, by a minimum-cost path cover with at most ``num_chains``
+    paths, as one assignment problem: rows are the fragments (each links to
+    a successor, ends a chain, or links to itself: left out) and
+    ``num_chains`` chain starts; columns the fragments and ``num_chains``
+    chain ends. Longest chains first."""
+    f, c = len(fragments), num_chains
+    starts = np.array([fr.start for fr in fragments])
+    stops = np.array([fr.stop for fr in fragments])
+    first = xyz[[int(fr.nodes[0]) for fr in fragments]].reshape(-1, 3)
+    last = xyz[[int(fr.nodes[-1]) for fr in fragments]].reshape(-1, 3)
+    d = np.linalg.norm(last[:, None, :] - first[None, :, :], axis=-1)
+    steps = starts[None, :] - stops[:, None] + 1
     cost = np.zeros((f + c, f + c))
-    cost[:f, :f] = _FORBIDDEN
-    for i, a in enumerate(fragments):
-        for j, b in enumerate(fragments):
-            if a.stop <= b.start:
-                cost[i, j] = junction_cost(xyz, a.last, b.first,
-                                           b.start - a.stop + 1, config)
-    # A fragment may also be left out (row f -> column f), at the worth of
-    # its assignments: cheap for the low-confidence scraps that sequential
-    # threading leaves where it crossed between copies.
-    for i, frag in enumerate(fragments):
-        cost[i, i] = DROP_WEIGHT * float(frag.confidence.sum())
+    cost[:f, :f] = np.where(steps >= 1, junction_cost(d, steps, config), _FORBIDDEN)
+    worth = np.array([assembly.drop_weight * float(fr.confidence.sum())
+                      for fr in fragments])
+    cost[np.arange(f), np.arange(f)] = worth
     rows, cols = scipy.optimize.linear_sum_assignment(cost)
     successor = np.full(f, -1)
-    has_predecessor = np.zeros(f, bool)
+    heads = np.ones(f, bool)
     for r, k in zip(rows, cols):
-        if r < f and k < f and r != k:
-            if cost[r, k] >= _FORBIDDEN:
-                raise AssertionError("overlapping fragments linked")
-            successor[r] = k
-            has_predecessor[k] = True
+        if r < f and k < f:
+            if r == k:
+                heads[r] = False        # left out
+            else:
+                successor[r] = k
+                heads[k] = False
     chains = []
-    dropped = {int(r) for r, k in zip(rows, cols) if r == k}
-    for head in np.flatnonzero(~has_predecessor):
-        if int(head) in dropped:
-            continue
-        nodes = np.full(length, -1, np.int32)
-        conf = np.zeros(length, np.float32)
+    for head in np.flatnonzero(heads):
+        nodes = np.full(width, -1, np.int32)
+        conf = np.zeros(width, np.float32)
         k = int(head)
         while k >= 0:
             frag = fragments[k]
@@ -169,60 +194,318 @@ def assemble_copies(fragments: Sequence[Fragment], num_copies: int, length: int,
             conf[frag.start:frag.stop] = frag.confidence
             k = int(successor[k])
         chains.append((nodes, conf))
-    # Longest chains first; empty copies (nothing left for them) last.
     chains.sort(key=lambda ch: -int((ch[0] >= 0).sum()))
-    while len(chains) < num_copies:
-        chains.append((np.full(length, -1, np.int32), np.zeros(length, np.float32)))
-    return chains
+    return chains[:num_chains]
 
 
-def sequential(xyz, aa_probs, entities, copies, config=HMMConfig(),
-               log_emission_prior=None):
-    """Copies threaded one after another (the HMM's own copy untangling)."""
-    counts = [1 if c is None else c for c in copies]
-    seqs = [s for s, c in zip(entities, counts) for _ in range(c)]
-    prior = None
-    if log_emission_prior is not None:
-        prior = [p for p, c in zip(log_emission_prior, counts) for _ in range(c)]
-    flat = hmm_thread(xyz, aa_probs, seqs, config, log_emission_prior=prior)
-    out, start = [], 0
-    for c in counts:
-        out.append(flat[start:start + c])
-        start += c
+@dataclasses.dataclass(frozen=True)
+class _Slot:
+    """One chain to thread: a copy of entity ``entity``, whose residue i is
+    frame position ``i + offset`` of its copy group."""
+
+    entity: int
+    offset: int
+
+
+@dataclasses.dataclass
+class _Job:
+    """A copy group (entities whose sequences are copies of one another):
+    threaded together, independently of the other groups."""
+
+    entities: list[int]
+    offsets: dict[int, int]
+    counts: dict[int, int | None]
+
+
+class _Decoder:
+    """The candidate set, its graph and the entities' emissions: everything
+    a worker needs to thread a job."""
+
+    def __init__(self, xyz, log_odds, seqs, priors, config: HMMConfig,
+                 assembly: AssemblyConfig):
+        self.xyz, self.log_odds, self.seqs, self.priors = xyz, log_odds, seqs, priors
+        self.config, self.assembly = config, assembly
+        self.graph = CandidateGraph(xyz, config)
+        self.tree = cKDTree(xyz)
+
+    def emission(self, entity: int) -> np.ndarray:
+        emission = self.log_odds[self.seqs[entity]]  # [n, m]
+        if self.priors[entity] is not None:
+            emission += self.priors[entity]
+        return emission
+
+    def decode(self, emission: np.ndarray, banned: np.ndarray,
+               allowed: np.ndarray | None = None) -> Path:
+        """One Viterbi path (each node once) and its confidence, over the
+        nodes not ``banned`` (and, if given, within ``allowed``)."""
+        n = len(emission)
+        if n == 0:
+            return np.zeros(0, np.int32), np.zeros(0, np.float32)
+        if allowed is None:
+            graph, index = self.graph, None
+            em = emission.copy()
+            em[:, banned] = -np.inf
+        else:
+            index = np.flatnonzero(allowed & ~banned)
+            if len(index) == 0:
+                return np.full(n, -1, np.int32), np.zeros(n, np.float32)
+            graph = CandidateGraph(self.xyz[index], self.config)
+            em = emission[:, index]
+        local = viterbi(graph, em, self.config)
+        nodes = np.where(local >= 0, local if index is None else index[local], -1)
+        conf = self.confidence(emission, nodes, banned)
+        return _unique(nodes.astype(np.int32), conf)
+
+    def confidence(self, emission: np.ndarray, nodes: np.ndarray,
+                   banned: np.ndarray) -> np.ndarray:
+        """Forward-backward posterior of each assignment, over the free
+        nodes within ``confidence_radius`` of the path (the alternatives
+        that matter; far nodes only enter by jumps)."""
+        assigned = nodes[nodes >= 0]
+        if len(assigned) == 0:
+            return np.zeros(len(nodes), np.float32)
+        near = np.zeros(len(self.xyz), bool)
+        for group in self.tree.query_ball_point(self.xyz[assigned],
+                                                self.assembly.confidence_radius):
+            near[group] = True
+        near &= ~banned
+        near[assigned] = True
+        index = np.flatnonzero(near)
+        position = np.full(len(self.xyz), -1)
+        position[index] = np.arange(len(index))
+        em = emission[:, index]
+        graph = CandidateGraph(self.xyz[index], self.config)
+        marginals = node_marginals(graph, em, self.config)
+        t = np.flatnonzero(nodes >= 0)
+        conf = np.zeros(len(nodes), np.float32)
+        conf[t] = marginals[t, position[nodes[t]]]
+        return conf
+
+    def thread_job(self, job: _Job) -> dict[int, list[Path]]:
+        """Threads a copy group; returns per entity its copies' paths."""
+        a = self.assembly
+        slots = [_Slot(e, job.offsets[e]) for e in job.entities
+                 for _ in range(job.counts[e] or 1)]
+        auto = any(job.counts[e] is None for e in job.entities)
+        reference = job.entities[0]
+        emissions = {e: self.emission(e) for e in job.entities}
+        banned = np.zeros(len(self.xyz), bool)
+        paths: list[Path] = []
+        k = 0
+        while True:
+            if k < len(slots):
+                slot = slots[k]
+            elif auto and k < a.max_copies:
+                slot = _Slot(reference, job.offsets[reference])
+            else:
+                break
+            nodes, conf = self.decode(emissions[slot.entity], banned)
+            if k >= len(slots):
+                confident = int((conf >= a.weak_confidence).sum())
+                best = max(int((c >= a.weak_confidence).sum()) for _, c in paths)
+                if confident < max(a.min_copy_residues, a.min_copy_fraction * best):
+                    break
+                slots.append(slot)
+            paths.append((nodes, conf))
+            banned[nodes[nodes >= 0]] = True
+            k += 1
+        if len(paths) == 1:
+            return {slots[0].entity: paths}
+        width = max(s.offset + len(self.seqs[s.entity]) for s in slots)
+        fragments = [f for s, (nodes, conf) in zip(slots, paths)
+                     for f in split_fragments(nodes, conf, self.xyz, self.config, a,
+                                              offset=s.offset)]
+        chains = assemble_copies(fragments, len(slots), width, self.xyz, self.config, a)
+        return _fill_slots(chains, slots, self.seqs)
+
+
+def _fill_slots(chains: list[Path], slots: list[_Slot], seqs) -> dict[int, list[Path]]:
+    """Assembled frame-wide chains -> one path per slot, each chain to the
+    slot whose residue range holds most of it (positions outside it are
+    dropped); slots without a chain are all null."""
+    score = np.array([[int((nodes[s.offset:s.offset + len(seqs[s.entity])] >= 0).sum())
+                       for s in slots] for nodes, _ in chains]).reshape(len(chains), -1)
+    rows, cols = scipy.optimize.linear_sum_assignment(score, maximize=True)
+    chosen = dict(zip(cols.tolist(), rows.tolist()))
+    out: dict[int, list[Path]] = {}
+    for k, s in enumerate(slots):
+        n = len(seqs[s.entity])
+        if k in chosen:
+            nodes, conf = chains[chosen[k]]
+            path = (nodes[s.offset:s.offset + n].copy(), conf[s.offset:s.offset + n].copy())
+        else:
+            path = (np.full(n, -1, np.int32), np.zeros(n, np.float32))
+        out.setdefault(s.entity, []).append(path)
     return out
+
+
+def _unique(nodes: np.ndarray, conf: np.ndarray) -> Path:
+    """Nulls all but the most confident position of a node used twice."""
+    pos = np.flatnonzero(nodes >= 0)
+    order = pos[np.lexsort((-conf[pos], nodes[pos]))]
+    repeat = np.zeros(len(order), bool)
+    repeat[1:] = nodes[order[1:]] == nodes[order[:-1]]
+    nodes, conf = nodes.copy(), conf.copy()
+    nodes[order[repeat]] = -1
+    conf[order[repeat]] = 0.0
+    return nodes, conf.astype(np.float32)
+
+
+_WORKER: _Decoder | None = None
+
+
+def _init_worker(*args) -> None:
+    global _WORKER
+    _WORKER = _Decoder(*args)
+
+
+def _run_job(job: _Job) -> dict[int, list[Path]]:
+    return _WORKER.thread_job(job)
+
+
+def _jobs(seqs: list[np.ndarray], copies: Sequence[int | None]) -> list[_Job]:
+    """Entities grouped into copy groups (gapless alignment, >= 90 %
+    identity: records that are copies of one another)."""
+    grouped: dict[int, _Job] = {}
+    for group in copy_groups(seqs):
+        job = _Job([k for k, _ in group], dict(group), {k: copies[k] for k, _ in group})
+        for k, _ in group:
+            grouped[k] = job
+    jobs, seen = [], set()
+    for k in range(len(seqs)):
+        job = grouped.get(k) or _Job([k], {k: 0}, {k: copies[k]})
+        if id(job) not in seen:
+            seen.add(id(job))
+            jobs.append(job)
+    return jobs
 
 
 def thread_assembly(xyz: np.ndarray, aa_probs: np.ndarray,
                     entities: Sequence[np.ndarray], copies: Sequence[int | None],
-                    config: HMMConfig = HMMConfig(),
-                    log_emission_prior=None) -> list[list[tuple[np.ndarray, np.ndarray]]]:
+                    config: HMMConfig = HMMConfig(), log_emission_prior=None,
+                    assembly: AssemblyConfig = AssemblyConfig()
+                    ) -> list[list[Path]]:
     """Threads every copy of every entity; see the module docstring.
 
     Args:
       xyz: [m, 3] candidate coordinates.
-      aa_probs: [m, 20] amino-acid scores.
-      entities: per entity, [n] residue indices.
-      copies: per entity, the number of copies (None: found from the
-        candidates).
+      aa_probs: [m, 20] amino-acid scores (rows are renormalised).
+      entities: per entity, [n] residue indices (``UNKNOWN_INDEX`` for
+        non-standard residues).
+      copies: per entity, its number of copies (>= 1), or None to find it
+        from the candidates.
       config: the HMM's tunables.
-      log_emission_prior: optional per entity [n, m] log-odds added to the
-        emissions (the same for every copy).
+      log_emission_prior: optional log-odds added to the emissions, one
+        [n, m] array per entity (the same for every copy), e.g. the
+        network's correction.
+      assembly: the assembly decoder's tunables.
 
     Returns:
-      Per entity, per copy, ``(nodes, confidence)`` as :func:`hmm_thread`.
-      No node is used twice.
+      Per entity, per copy, ``(nodes, confidence)``: [n] int32 node per
+      position (-1 = null) and [n] float32 posterior of that assignment (0
+      for nulls). No node is used twice in the whole assembly. Copies that
+      find no node come back all null.
+
+    Raises:
+      InputError: on inconsistent shapes, invalid values or copy counts.
     """
-    xyz = np.asarray(xyz, np.float64)
-    counts = [1 if c is None else c for c in copies]
-    decoded = sequential(xyz, aa_probs, entities, counts,
-                         dataclasses.replace(config, untangle_copies=False),
-                         log_emission_prior)
-    out = []
-    for seq, count, paths in zip(entities, counts, decoded):
-        if count == 1:
-            out.append(paths)
-            continue
-        fragments = [f for nodes, conf in paths
-                     for f in split_fragments(nodes, conf, xyz, config)]
-        out.append(assemble_copies(fragments, count, len(seq), xyz, config))
-    return out
+    xyz, log_odds = _check_nodes(xyz, aa_probs, config)
+    seqs = [_check_sequence(s, k) for k, s in enumerate(entities)]
+    copies = list(copies)
+    if len(copies) != len(seqs):
+        raise InputError(f"{len(copies)} copy counts for {len(seqs)} entities")
+    for k, c in enumerate(copies):
+        if c is not None and (isinstance(c, bool) or not isinstance(c, (int, np.integer))
+                              or c < 1):
+            raise InputError(f"entity {k}: copies must be a positive integer or "
+                             f"None (auto), not {c!r}")
+    priors = _split_prior(log_emission_prior, [len(s) for s in seqs], len(xyz))
+    if len(xyz) == 0:
+        return [[(np.full(len(s), -1, np.int32), np.zeros(len(s), np.float32))
+                 for _ in range(c or 1)] for s, c in zip(seqs, copies)]
+    jobs = _jobs(seqs, copies)
+    args = (xyz, log_odds, seqs, priors, config, assembly)
+    work = len(xyz) * sum(len(s) * (c or 1) for s, c in zip(seqs, copies))
+    workers = min(len(jobs), assembly.workers or os.cpu_count() or 1)
+    results: dict[int, list[Path]] = {}
+    decoder = None
+    if workers > 1 and work >= _PARALLEL_MIN_WORK:
+        results = _thread_in_workers(jobs, seqs, args, workers)
+    if not results:
+        decoder = _Decoder(*args)
+        for job in jobs:
+            results.update(decoder.thread_job(job))
+    decoded = [results[k] for k in range(len(seqs))]
+    return _resolve_owners(decoded, decoder, args)
+
+
+def _thread_in_workers(jobs: list[_Job], seqs, args, workers: int
+                       ) -> dict[int, list[Path]]:
+    """Copy groups threaded in worker processes; empty if they cannot run.
+
+    Workers are forked where the platform can (they inherit the candidate
+    set without copying it, and an unguarded ``__main__`` of the caller is
+    not run again); they use numpy and scipy only, never TensorFlow, so a
+    parent that has TensorFlow loaded is safe to fork.
+    """
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    # Largest jobs first, so that the workers finish together.
+    order = sorted(jobs, key=lambda j: -sum(len(seqs[e]) * (j.counts[e] or 1)
+                                             for e in j.entities))
+    results: dict[int, list[Path]] = {}
+    logger.info("threading %d copy groups in %d worker processes", len(jobs), workers)
+    try:
+        with warnings.catch_warnings():
+            # Python >= 3.12 warns about fork in a process with threads.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            with concurrent.futures.ProcessPoolExecutor(
+                    workers, mp_context=context, initializer=_init_worker,
+                    initargs=args) as pool:
+                for out in pool.map(_run_job, order):
+                    results.update(out)
+    except (OSError, RuntimeError, concurrent.futures.process.BrokenProcessPool) as e:
+        logger.warning("worker processes failed (%s); threading in this process", e)
+        return {}
+    return results
+
+
+def _resolve_owners(decoded: list[list[Path]], decoder: _Decoder | None,
+                    args) -> list[list[Path]]:
+    """A node claimed by chains of different copy groups goes to the most
+    confident claim; every chain that lost nodes is threaded again within
+    ``confidence_radius`` of its path, all other chains' nodes banned."""
+    m = len(args[0])
+    chains = [(e, k) for e, copies in enumerate(decoded) for k in range(len(copies))]
+    best = np.full(m, -1.0)
+    owner = np.full(m, -1)
+    for c, (e, k) in enumerate(chains):
+        nodes, conf = decoded[e][k]
+        for t in np.flatnonzero(nodes >= 0):
+            j = nodes[t]
+            if conf[t] > best[j] or owner[j] < 0:
+                best[j], owner[j] = conf[t], c
+    losers = []
+    for c, (e, k) in enumerate(chains):
+        nodes, conf = decoded[e][k]
+        lost = (nodes >= 0) & (owner[np.maximum(nodes, 0)] != c)
+        if lost.any():
+            losers.append(c)
+    if not losers:
+        return decoded
+    logger.info("%d chains lost nodes to other entities; threading them again", len(losers))
+    decoder = decoder or _Decoder(*args)
+    for c in losers:
+        e, k = chains[c]
+        nodes, _ = decoded[e][k]
+        banned = (owner >= 0) & (owner != c)
+        near = np.zeros(m, bool)
+        assigned = nodes[nodes >= 0]
+        for group in decoder.tree.query_ball_point(decoder.xyz[assigned],
+                                                   decoder.assembly.confidence_radius):
+            near[group] = True
+        new_nodes, new_conf = decoder.decode(decoder.emission(e), banned, allowed=near)
+        owner[(owner == c)] = -1
+        owner[new_nodes[new_nodes >= 0]] = c
+        decoded[e][k] = (new_nodes, new_conf)
+    return decoded

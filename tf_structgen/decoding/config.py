@@ -89,3 +89,45 @@ class HMMConfig:
     def sigma(self) -> float:
         """Spread (Å) of an observed distance between two candidate nodes."""
         return float(np.hypot(self.distance_sigma, np.sqrt(2.0) * self.noise))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AssemblyConfig:
+    """Tunables of :func:`~tf_structgen.decoding.assembly.thread_assembly`.
+
+    Attributes:
+      weak_confidence: paths are cut around positions whose posterior is
+        below this (and it is the "confident" threshold of auto copies).
+      loose_link_sigmas: paths are cut at links whose length is further
+        than this many sigmas from ``ca_distance``.
+      drop_weight: a fragment may be left out of every chain at this
+        factor times its summed confidence.
+      confidence_radius: the confidence is the forward-backward posterior
+        over the free nodes within this distance (Å) of the path.
+      min_copy_residues, min_copy_fraction: with auto copies, a further
+        copy is kept when it has at least this many confident residues and
+        this fraction of the first copy's.
+      max_copies: with auto copies, at most this many per entity.
+      workers: worker processes for large inputs (0: one per CPU core).
+    """
+
+    weak_confidence: float = 0.5
+    loose_link_sigmas: float = 1.0
+    drop_weight: float = 3.0
+    confidence_radius: float = 10.0
+    min_copy_residues: int = 10
+    min_copy_fraction: float = 0.5
+    max_copies: int = 100
+    workers: int = 0
+
+    def __post_init__(self):
+        if not 0.0 <= self.weak_confidence <= 1.0:
+            raise ValueError("AssemblyConfig.weak_confidence must be in [0, 1]")
+        if not 0.0 <= self.min_copy_fraction <= 1.0:
+            raise ValueError("AssemblyConfig.min_copy_fraction must be in [0, 1]")
+        for name in ("loose_link_sigmas", "drop_weight", "confidence_radius",
+                     "min_copy_residues", "workers"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"AssemblyConfig.{name} must be >= 0")
+        if self.max_copies < 1:
+            raise ValueError("AssemblyConfig.max_copies must be >= 1")
