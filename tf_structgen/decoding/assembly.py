@@ -75,6 +75,7 @@ _COIL_B2 = 2.0 * 3.8 ** 2  # Å^2 per residue: mean square end-to-end distance o
 # Problems smaller than this many (residues x candidates, summed over the
 # chains) are decoded in-process: starting workers costs more than it saves.
 _PARALLEL_MIN_WORK = 20_000_000
+_MAX_WORTH = 3.0    # largest emission log-odds a position adds to a fragment's worth
 
 Path = tuple[np.ndarray, np.ndarray]
 
@@ -87,12 +88,16 @@ class Fragment:
       start, stop: the positions it covers, ``[start, stop)``.
       nodes, confidence: [stop - start] node and posterior per position
         (no nulls).
+      worth: what leaving it out of every chain costs: its emission
+        log-odds, each clipped to [0, ``_MAX_WORTH``] (scraps on the wrong
+        residues are worth nothing).
     """
 
     start: int
     stop: int
     nodes: np.ndarray
     confidence: np.ndarray
+    worth: float = 0.0
 
 
 def reach(steps: np.ndarray | int, config: HMMConfig) -> np.ndarray:
@@ -131,11 +136,12 @@ def junction_cost(d: np.ndarray, steps: np.ndarray, config: HMMConfig) -> np.nda
     return np.where(steps <= 1, one, gap + np.where(steps == 2, two, more))
 
 
-def split_fragments(nodes: np.ndarray, confidence: np.ndarray, xyz: np.ndarray,
-                    config: HMMConfig, assembly: AssemblyConfig,
+def split_fragments(nodes: np.ndarray, confidence: np.ndarray, emission: np.ndarray,
+                    xyz: np.ndarray, config: HMMConfig, assembly: AssemblyConfig,
                     offset: int = 0) -> list[Fragment]:
     """Cuts a decoded path where it may leave its copy (see the module
-    docstring); positions are shifted by ``offset`` into the frame."""
+    docstring); positions are shifted by ``offset`` into the frame.
+    ``emission`` is the [n, m] emission log-odds the path was decoded with."""
     assigned = np.flatnonzero(nodes >= 0)
     if len(assigned) == 0:
         return []
@@ -147,8 +153,9 @@ def split_fragments(nodes: np.ndarray, confidence: np.ndarray, xyz: np.ndarray,
     out = []
     for piece in np.split(assigned, np.flatnonzero(broken) + 1):
         lo, hi = int(piece[0]), int(piece[-1]) + 1
+        worth = confidence[lo:hi] * np.clip(emission[np.arange(lo, hi), nodes[lo:hi]], 0.0, _MAX_WORTH)
         out.append(Fragment(lo + offset, hi + offset, nodes[lo:hi].copy(),
-                            confidence[lo:hi].copy()))
+                            confidence[lo:hi].copy(), float(worth.sum())))
     return out
 
 
@@ -170,8 +177,7 @@ def assemble_copies(fragments: Sequence[Fragment], num_chains: int, width: int,
     steps = starts[None, :] - stops[:, None] + 1
     cost = np.zeros((f + c, f + c))
     cost[:f, :f] = np.where(steps >= 1, junction_cost(d, steps, config), _FORBIDDEN)
-    worth = np.array([assembly.drop_weight * float(fr.confidence.sum())
-                      for fr in fragments])
+    worth = np.array([assembly.drop_weight * fr.worth for fr in fragments])
     cost[np.arange(f), np.arange(f)] = worth
     rows, cols = scipy.optimize.linear_sum_assignment(cost)
     successor = np.full(f, -1)
@@ -286,8 +292,10 @@ class _Decoder:
         a = self.assembly
         slots = [_Slot(e, job.offsets[e]) for e in job.entities
                  for _ in range(job.counts[e] or 1)]
-        auto = any(job.counts[e] is None for e in job.entities)
-        reference = job.entities[0]
+        auto_entities = [e for e in job.entities if job.counts[e] is None]
+        auto = bool(auto_entities)
+        # Further copies (auto) are copies of the first entity left to auto.
+        reference = auto_entities[0] if auto else job.entities[0]
         emissions = {e: self.emission(e) for e in job.entities}
         banned = np.zeros(len(self.xyz), bool)
         paths: list[Path] = []
@@ -313,8 +321,8 @@ class _Decoder:
             return {slots[0].entity: paths}
         width = max(s.offset + len(self.seqs[s.entity]) for s in slots)
         fragments = [f for s, (nodes, conf) in zip(slots, paths)
-                     for f in split_fragments(nodes, conf, self.xyz, self.config, a,
-                                              offset=s.offset)]
+                     for f in split_fragments(nodes, conf, emissions[s.entity], self.xyz,
+                                              self.config, a, offset=s.offset)]
         chains = assemble_copies(fragments, len(slots), width, self.xyz, self.config, a)
         return _fill_slots(chains, slots, self.seqs)
 
@@ -324,9 +332,11 @@ def _fill_slots(chains: list[Path], slots: list[_Slot], seqs) -> dict[int, list[
     slot whose residue range holds most of it (positions outside it are
     dropped); slots without a chain are all null."""
     score = np.array([[int((nodes[s.offset:s.offset + len(seqs[s.entity])] >= 0).sum())
-                       for s in slots] for nodes, _ in chains]).reshape(len(chains), -1)
-    rows, cols = scipy.optimize.linear_sum_assignment(score, maximize=True)
-    chosen = dict(zip(cols.tolist(), rows.tolist()))
+                       for s in slots] for nodes, _ in chains], dtype=np.int64)
+    chosen = {}
+    if len(chains):
+        rows, cols = scipy.optimize.linear_sum_assignment(score, maximize=True)
+        chosen = dict(zip(cols.tolist(), rows.tolist()))
     out: dict[int, list[Path]] = {}
     for k, s in enumerate(slots):
         n = len(seqs[s.entity])

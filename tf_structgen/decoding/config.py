@@ -101,7 +101,8 @@ class AssemblyConfig:
       loose_link_sigmas: paths are cut at links whose length is further
         than this many sigmas from ``ca_distance``.
       drop_weight: a fragment may be left out of every chain at this
-        factor times its summed confidence.
+        factor times its worth (its emission log-odds, each clipped to
+        [0, 3]).
       confidence_radius: the confidence is the forward-backward posterior
         over the free nodes within this distance (Å) of the path.
       min_copy_residues, min_copy_fraction: with auto copies, a further
@@ -113,7 +114,7 @@ class AssemblyConfig:
 
     weak_confidence: float = 0.5
     loose_link_sigmas: float = 1.0
-    drop_weight: float = 3.0
+    drop_weight: float = 1.0
     confidence_radius: float = 10.0
     min_copy_residues: int = 10
     min_copy_fraction: float = 0.5
