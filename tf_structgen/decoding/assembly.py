@@ -50,6 +50,7 @@ from __future__ import annotations
 import concurrent.futures
 import concurrent.futures.process
 import dataclasses
+import functools
 import logging
 import multiprocessing
 import os
@@ -75,7 +76,9 @@ _COIL_B2 = 2.0 * 3.8 ** 2  # Å^2 per residue: mean square end-to-end distance o
 # Problems smaller than this many (residues x candidates, summed over the
 # chains) are decoded in-process: starting workers costs more than it saves.
 _PARALLEL_MIN_WORK = 20_000_000
-_MAX_WORTH = 3.0    # largest emission log-odds a position adds to a fragment's worth
+_MAX_WORTH = 3.0
+_MAX_FILL = 30            # residues of a terminal null run threaded again
+_MAX_FILL_RADIUS = 40.0   # Å around the anchors searched when filling a run    # largest emission log-odds a position adds to a fragment's worth
 
 Path = tuple[np.ndarray, np.ndarray]
 
@@ -231,8 +234,11 @@ class _Decoder:
                  assembly: AssemblyConfig):
         self.xyz, self.log_odds, self.seqs, self.priors = xyz, log_odds, seqs, priors
         self.config, self.assembly = config, assembly
-        self.graph = CandidateGraph(xyz, config)
         self.tree = cKDTree(xyz)
+
+    @functools.cached_property
+    def graph(self) -> CandidateGraph:
+        return CandidateGraph(self.xyz, self.config)
 
     def emission(self, entity: int) -> np.ndarray:
         emission = self.log_odds[self.seqs[entity]]  # [n, m]
@@ -286,6 +292,50 @@ class _Decoder:
         conf = np.zeros(len(nodes), np.float32)
         conf[t] = marginals[t, position[nodes[t]]]
         return conf
+
+    def fill_gaps(self, entity: int, nodes: np.ndarray, banned: np.ndarray) -> Path:
+        """Threads each null run of a chain again over the free nodes (not
+        ``banned``, not the chain's own) within reach of the assigned
+        residues on either side, which stay where they are; then the whole
+        chain's confidence. Recovers residues that sequential threading
+        lost to a path that has since been cut away."""
+        emission = self.emission(entity)
+        nodes = nodes.copy()
+        n = len(nodes)
+        free = ~banned
+        free[nodes[nodes >= 0]] = False
+        null = np.concatenate([[False], nodes < 0, [False]])
+        edges = np.flatnonzero(null[1:] != null[:-1])
+        for start, stop in zip(edges[::2], edges[1::2]):
+            if start == 0 and stop == n:
+                continue  # nothing to anchor on
+            # Terminal runs: only the residues within reach of the anchor.
+            if start == 0:
+                start = max(0, stop - _MAX_FILL)
+            if stop == n:
+                stop = min(n, start + _MAX_FILL)
+            anchors = [t for t in (start - 1, stop) if 0 <= t < n]
+            radius = float(min(reach(stop - start + 1, self.config), _MAX_FILL_RADIUS))
+            region = np.zeros(len(self.xyz), bool)
+            for group in self.tree.query_ball_point(self.xyz[nodes[anchors]], radius):
+                region[group] = True
+            region &= free
+            if not region.any():
+                continue
+            index = np.concatenate([np.flatnonzero(region), nodes[anchors]])
+            lo, hi = min(anchors + [start]), max(anchors + [stop - 1]) + 1
+            em = emission[lo:hi][:, index]
+            for k, t in enumerate(anchors):   # anchors stay on their nodes
+                em[t - lo] = -np.inf
+                em[t - lo, len(index) - len(anchors) + k] = 0.0
+            path = viterbi(CandidateGraph(self.xyz[index], self.config), em, self.config)
+            piece = path[start - lo:stop - lo]
+            new = np.where(piece >= 0, index[np.maximum(piece, 0)], -1)
+            new[np.isin(new, nodes[anchors])] = -1
+            nodes[start:stop] = new
+            free[new[new >= 0]] = False
+        conf = self.confidence(emission, nodes, banned)
+        return _unique(nodes.astype(np.int32), conf)
 
     def thread_job(self, job: _Job) -> dict[int, list[Path]]:
         """Threads a copy group; returns per entity its copies' paths."""
@@ -446,7 +496,29 @@ def thread_assembly(xyz: np.ndarray, aa_probs: np.ndarray,
         for job in jobs:
             results.update(decoder.thread_job(job))
     decoded = [results[k] for k in range(len(seqs))]
-    return _resolve_owners(decoded, decoder, args)
+    decoded = _resolve_owners(decoded, decoder, args)
+    return _fill_all(decoded, decoder or _Decoder(*args))
+
+
+def _fill_all(decoded: list[list[Path]], decoder: _Decoder) -> list[list[Path]]:
+    """:meth:`_Decoder.fill_gaps` on every chain, each with the nodes of all
+    others banned."""
+    owner = np.full(len(decoder.xyz), False)
+    for copies in decoded:
+        for nodes, _ in copies:
+            owner[nodes[nodes >= 0]] = True
+    for e, copies in enumerate(decoded):
+        for k, (nodes, _) in enumerate(copies):
+            if not (nodes < 0).any() or not (nodes >= 0).any():
+                continue
+            own = nodes[nodes >= 0]
+            banned = owner.copy()
+            banned[own] = False
+            new_nodes, new_conf = decoder.fill_gaps(e, nodes, banned)
+            owner[own] = False
+            owner[new_nodes[new_nodes >= 0]] = True
+            copies[k] = (new_nodes, new_conf)
+    return decoded
 
 
 def _thread_in_workers(jobs: list[_Job], seqs, args, workers: int

@@ -220,7 +220,8 @@ def _split_prior(prior, lengths: list[int], m: int) -> list[np.ndarray | None]:
         return [None] * len(lengths)
     if isinstance(prior, np.ndarray) and prior.shape[:1] == (sum(lengths),):
         prior = np.split(prior, np.cumsum(lengths)[:-1])
-    prior = [np.asarray(p, dtype=np.float64) for p in prior]
+    # float32: one [n, m] array per entity adds up at 20,000 candidates.
+    prior = [np.asarray(p, dtype=np.float32) for p in prior]
     if len(prior) != len(lengths) or any(
             p.shape != (n, m) for p, n in zip(prior, lengths)):
         raise InputError(
