@@ -36,6 +36,7 @@ import argparse
 import dataclasses
 import gzip
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -45,6 +46,7 @@ import numpy as np
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ log lines
 
 from tf_structgen.common.residue_constants import encode_sequence  # noqa: E402
 from tf_structgen.data.simulate import REALISM_PRESETS, simulate  # noqa: E402

@@ -141,10 +141,11 @@ def junction_cost(d: np.ndarray, steps: np.ndarray, config: HMMConfig) -> np.nda
 
 def split_fragments(nodes: np.ndarray, confidence: np.ndarray, emission: np.ndarray,
                     xyz: np.ndarray, config: HMMConfig, assembly: AssemblyConfig,
-                    offset: int = 0) -> list[Fragment]:
+                    offset: int = 0, cut: np.ndarray | None = None) -> list[Fragment]:
     """Cuts a decoded path where it may leave its copy (see the module
     docstring); positions are shifted by ``offset`` into the frame.
-    ``emission`` is the [n, m] emission log-odds the path was decoded with."""
+    ``emission`` is the [n, m] emission log-odds the path was decoded with;
+    ``cut`` ([n - 1] bool, optional) forces a cut after position t."""
     assigned = np.flatnonzero(nodes >= 0)
     if len(assigned) == 0:
         return []
@@ -153,12 +154,39 @@ def split_fragments(nodes: np.ndarray, confidence: np.ndarray, emission: np.ndar
     weak = confidence[assigned] < assembly.weak_confidence
     loose = np.abs(d - config.ca_distance) > assembly.loose_link_sigmas * config.sigma
     broken = (np.diff(assigned) != 1) | loose | weak[1:] | weak[:-1]
+    if cut is not None:
+        broken |= cut[assigned[:-1]]
     out = []
     for piece in np.split(assigned, np.flatnonzero(broken) + 1):
         lo, hi = int(piece[0]), int(piece[-1]) + 1
         worth = confidence[lo:hi] * np.clip(emission[np.arange(lo, hi), nodes[lo:hi]], 0.0, _MAX_WORTH)
         out.append(Fragment(lo + offset, hi + offset, nodes[lo:hi].copy(),
                             confidence[lo:hi].copy(), float(worth.sum())))
+    return out
+
+
+def crossings(paths: Sequence[tuple[np.ndarray, int]], width: int, xyz: np.ndarray,
+               config: HMMConfig) -> list[np.ndarray]:
+    """Where copies' paths could be exchanged: per path, [n - 1] bool, True
+    after position t when another path's node at t + 1 is within one
+    residue step of this path's node at t, or this path's node at t + 1
+    within a step of the other's at t. Paths are ``(nodes, offset)`` in a
+    frame of ``width`` positions. A path that crossed to a touching copy
+    there is cut even if the crossing link looks clean."""
+    frame = np.full((len(paths), width, 3), np.nan)
+    for i, (nodes, offset) in enumerate(paths):
+        ok = np.flatnonzero(nodes >= 0)
+        frame[i, ok + offset] = xyz[nodes[ok]]
+    limit = reach(1, config)
+    out = []
+    for i, (nodes, offset) in enumerate(paths):
+        here = frame[i, offset:offset + len(nodes)]
+        others = np.delete(frame, i, axis=0)[:, offset:offset + len(nodes)]
+        with np.errstate(invalid="ignore"):
+            forward = np.linalg.norm(others[:, 1:] - here[None, :-1], axis=-1) <= limit
+            backward = np.linalg.norm(others[:, :-1] - here[None, 1:], axis=-1) <= limit
+        out.append((forward | backward).any(axis=0) if len(others) else
+                   np.zeros(max(len(nodes) - 1, 0), bool))
     return out
 
 
@@ -370,9 +398,11 @@ class _Decoder:
         if len(paths) == 1:
             return {slots[0].entity: paths}
         width = max(s.offset + len(self.seqs[s.entity]) for s in slots)
-        fragments = [f for s, (nodes, conf) in zip(slots, paths)
+        cuts = crossings([(nodes, s.offset) for s, (nodes, _) in zip(slots, paths)],
+                         width, self.xyz, self.config)
+        fragments = [f for s, (nodes, conf), cut in zip(slots, paths, cuts)
                      for f in split_fragments(nodes, conf, emissions[s.entity], self.xyz,
-                                              self.config, a, offset=s.offset)]
+                                              self.config, a, offset=s.offset, cut=cut)]
         chains = assemble_copies(fragments, len(slots), width, self.xyz, self.config, a)
         return _fill_slots(chains, slots, self.seqs)
 
