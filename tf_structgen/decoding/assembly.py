@@ -20,9 +20,11 @@ which residue of which entity) and decides copies and owners jointly:
    confidence from forward-backward on the nodes around the path.
 2. *Fragments.* Every path is cut wherever it may leave its copy: at each
    null run, where two consecutive nodes are farther apart than one
-   residue step allows (a jump), at links looser than ``loose_link_sigmas``
-   and around positions less confident than ``weak_confidence`` (where a
-   path crosses to a touching copy it passes through low-posterior nodes).
+   residue step allows (a jump), at links looser than ``loose_link_sigmas``,
+   around positions less confident than ``weak_confidence`` (where a path
+   crosses to a touching copy it passes through low-posterior nodes) and
+   wherever another copy's path passes within one residue step
+   (:func:`crossings`).
 3. *Copies.* All fragments of one entity are assembled into at most as many
    chains as it has copies, each chain a sequence of fragments in residue
    order, at minimal total junction cost (:func:`junction_cost`: the HMM's
@@ -35,14 +37,20 @@ which residue of which entity) and decides copies and owners jointly:
    most confident claim; the others are nulled, and a chain that lost
    nodes is threaded again in its own neighbourhood with every other
    chain's nodes banned.
+5. *Gaps.* Every null run of every chain is threaded again over the free
+   nodes within reach of the residues on either side (:meth:`_Decoder.
+   fill_gaps`): residues lost to paths that were cut away come back.
 
 With ``copies=None`` (``tfsg predict --copies auto``) an entity's copies are
 threaded until one explains fewer than ``min_copy_fraction`` of the first
 copy's confident residues (and at least ``min_copy_residues``).
 
 Learned scores plug in as per-entity emission log-odds
-(``log_emission_prior``, the network's correction) today; the graph's
-transitions are the classical geometry scores of :mod:`.graph`.
+(``log_emission_prior``, the network's correction, computed once per entity
+and shared by its copies): they move the Viterbi paths and the gap filling;
+the confidence (the cut criterion and the reported B-factor) stays the HMM's
+own posterior. Transitions are the classical geometry scores of
+:mod:`.graph`; per-edge learned link scores are the next step (issue 12).
 """
 
 from __future__ import annotations
@@ -274,10 +282,14 @@ class _Decoder:
             emission += self.priors[entity]
         return emission
 
-    def decode(self, emission: np.ndarray, banned: np.ndarray,
-               allowed: np.ndarray | None = None) -> Path:
-        """One Viterbi path (each node once) and its confidence, over the
-        nodes not ``banned`` (and, if given, within ``allowed``)."""
+    def decode(self, entity: int, banned: np.ndarray,
+               allowed: np.ndarray | None = None,
+               emission: np.ndarray | None = None) -> Path:
+        """One Viterbi path of ``entity`` (each node once) and its
+        confidence, over the nodes not ``banned`` (and, if given, within
+        ``allowed``); ``emission`` is :meth:`emission` if already made."""
+        if emission is None:
+            emission = self.emission(entity)
         n = len(emission)
         if n == 0:
             return np.zeros(0, np.int32), np.zeros(0, np.float32)
@@ -293,14 +305,18 @@ class _Decoder:
             em = emission[:, index]
         local = viterbi(graph, em, self.config)
         nodes = np.where(local >= 0, local if index is None else index[local], -1)
-        conf = self.confidence(emission, nodes, banned)
+        conf = self.confidence(entity, nodes, banned)
         return _unique(nodes.astype(np.int32), conf)
 
-    def confidence(self, emission: np.ndarray, nodes: np.ndarray,
+    def confidence(self, entity: int, nodes: np.ndarray,
                    banned: np.ndarray) -> np.ndarray:
         """Forward-backward posterior of each assignment, over the free
         nodes within ``confidence_radius`` of the path (the alternatives
-        that matter; far nodes only enter by jumps)."""
+        that matter; far nodes only enter by jumps), under the HMM's own
+        emissions: a learned emission prior moves the path, not the
+        confidence, which the assembly reads to find where paths may have
+        crossed between copies (a sharper posterior hides the crossings)."""
+        emission = self.log_odds[self.seqs[entity]]
         assigned = nodes[nodes >= 0]
         if len(assigned) == 0:
             return np.zeros(len(nodes), np.float32)
@@ -362,7 +378,7 @@ class _Decoder:
             new[np.isin(new, nodes[anchors])] = -1
             nodes[start:stop] = new
             free[new[new >= 0]] = False
-        conf = self.confidence(emission, nodes, banned)
+        conf = self.confidence(entity, nodes, banned)
         return _unique(nodes.astype(np.int32), conf)
 
     def thread_job(self, job: _Job) -> dict[int, list[Path]]:
@@ -385,7 +401,7 @@ class _Decoder:
                 slot = _Slot(reference, job.offsets[reference])
             else:
                 break
-            nodes, conf = self.decode(emissions[slot.entity], banned)
+            nodes, conf = self.decode(slot.entity, banned, emission=emissions[slot.entity])
             if k >= len(slots):
                 confident = int((conf >= a.weak_confidence).sum())
                 best = max(int((c >= a.weak_confidence).sum()) for _, c in paths)
@@ -616,7 +632,7 @@ def _resolve_owners(decoded: list[list[Path]], decoder: _Decoder | None,
         for group in decoder.tree.query_ball_point(decoder.xyz[assigned],
                                                    decoder.assembly.confidence_radius):
             near[group] = True
-        new_nodes, new_conf = decoder.decode(decoder.emission(e), banned, allowed=near)
+        new_nodes, new_conf = decoder.decode(e, banned, allowed=near)
         owner[(owner == c)] = -1
         owner[new_nodes[new_nodes >= 0]] = c
         decoded[e][k] = (new_nodes, new_conf)
