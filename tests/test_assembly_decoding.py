@@ -308,11 +308,20 @@ def test_assemble_copies_with_fewer_fragments_than_chains(two_copies):
 
 
 def test_assemble_copies_longest_chain_first(two_copies):
-    fragments = [fragment(0, [10, 11]), fragment(0, [0, 1, 2, 3, 4, 5])]
+    fragments = [fragment(0, [10, 11, 12]), fragment(0, [0, 1, 2, 3, 4, 5])]
     chains = assemble_copies(fragments, 2, 6, two_copies, HMMConfig(),
                              AssemblyConfig())
     assert [nodes.tolist() for nodes, _ in chains] == [
-        [0, 1, 2, 3, 4, 5], [10, 11, -1, -1, -1, -1]]
+        [0, 1, 2, 3, 4, 5], [10, 11, 12, -1, -1, -1]]
+
+
+def test_assemble_copies_starting_a_chain_costs_a_jump(two_copies):
+    # A 2-residue scrap (worth 6) would have to open the second chain, at
+    # jump_penalty (8): it is left out instead.
+    fragments = [fragment(0, [10, 11]), fragment(0, [0, 1, 2, 3, 4, 5])]
+    chains = assemble_copies(fragments, 2, 6, two_copies, HMMConfig(),
+                             AssemblyConfig())
+    assert [nodes.tolist() for nodes, _ in chains] == [[0, 1, 2, 3, 4, 5]]
 
 
 # ------------------------------------------- 4. more copies than candidates

@@ -216,6 +216,10 @@ def assemble_copies(fragments: Sequence[Fragment], num_chains: int, width: int,
     steps = starts[None, :] - stops[:, None] + 1
     cost = np.zeros((f + c, f + c))
     cost[:f, :f] = np.where(steps >= 1, junction_cost(d, steps, config), _FORBIDDEN)
+    # Starting a chain costs what a jump does, so a fragment continues a
+    # chain wherever the junction is more plausible than a jump, rather than
+    # opening one of the spare copies (more copies asked for than present).
+    cost[f:, :f] = config.jump_penalty
     worth = np.array([assembly.drop_weight * fr.worth for fr in fragments])
     cost[np.arange(f), np.arange(f)] = worth
     rows, cols = scipy.optimize.linear_sum_assignment(cost)
@@ -420,6 +424,10 @@ class _Decoder:
                      for f in split_fragments(nodes, conf, emissions[s.entity], self.xyz,
                                               self.config, a, offset=s.offset, cut=cut)]
         chains = assemble_copies(fragments, len(slots), width, self.xyz, self.config, a)
+        # A copy that explains fewer than min_copy_residues residues with
+        # confidence is not there (more copies asked for than present).
+        chains = [ch for ch in chains
+                  if int((ch[1] >= a.weak_confidence).sum()) >= a.min_copy_residues]
         return _fill_slots(chains, slots, self.seqs)
 
 

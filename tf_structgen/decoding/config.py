@@ -107,7 +107,9 @@ class AssemblyConfig:
         over the free nodes within this distance (Å) of the path.
       min_copy_residues, min_copy_fraction: with auto copies, a further
         copy is kept when it has at least this many confident residues and
-        this fraction of the first copy's.
+        this fraction of the first copy's; with a given number of copies,
+        an assembled copy with fewer than ``min_copy_residues`` confident
+        residues comes back all null.
       max_copies: with auto copies, at most this many per entity.
       workers: worker processes for large inputs (0: one per CPU core).
     """
