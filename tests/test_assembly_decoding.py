@@ -660,3 +660,53 @@ def test_emission_prior_errors(prior, message):
     with pytest.raises(InputError, match=message):
         thread_assembly(xyz, probs, [seq, (seq + 1) % 20], [1, 1],
                         log_emission_prior=prior)
+
+
+# -------------------------------------- learned link scores
+
+
+def test_link_scores_reach_the_transitions():
+    from tf_structgen.decoding.graph import CandidateGraph, LinkScores
+
+    xyz = zigzag(6)
+    graph = CandidateGraph(xyz, HMMConfig())
+    scores = LinkScores(np.array([1, 2]), np.array([2, 3]), np.array([0.5, -2.0]))
+    scored = CandidateGraph(xyz, HMMConfig(), scores)
+    delta = dict(zip(zip(scored.src.tolist(), scored.dst.tolist()),
+                     (scored.weight - graph.weight).tolist()))
+    assert delta[(1, 2)] == pytest.approx(0.5)
+    assert delta[(2, 3)] == pytest.approx(-2.0)
+    assert delta[(2, 1)] == 0.0 and delta[(3, 4)] == 0.0   # direction matters
+    # A graph over a subset maps its nodes to the candidate set's indices.
+    sub = CandidateGraph(xyz[[1, 2, 3]], HMMConfig(), scores, nodes=np.array([1, 2, 3]))
+    full = dict(zip(zip(graph.src.tolist(), graph.dst.tolist()), graph.weight.tolist()))
+    local = dict(zip(zip(sub.src.tolist(), sub.dst.tolist()), sub.weight.tolist()))
+    assert local[(0, 1)] == pytest.approx(full[(1, 2)] + 0.5)
+    assert local[(1, 2)] == pytest.approx(full[(2, 3)] - 2.0)
+
+
+def test_link_scores_move_the_decoded_path():
+    xyz = zigzag(8)
+    probs = peaked(np.zeros(8, np.int64), 0.99)
+    seq = np.zeros(8, np.int64)
+    [[(plain, _)]] = thread_assembly(xyz, probs, [seq], [1])
+    assert plain.tolist() in (list(range(8)), list(range(8))[::-1])
+    from tf_structgen.decoding.graph import LinkScores
+
+    # Forbid-ish every forward link: the chain runs the other way.
+    forward = plain[:-1], plain[1:]
+    scores = LinkScores(forward[0], forward[1], np.full(7, -30.0))
+    [[(moved, _)]] = thread_assembly(xyz, probs, [seq], [1], link_scores=scores)
+    assert moved.tolist() == plain.tolist()[::-1]
+    zero = LinkScores(forward[0], forward[1], np.zeros(7))
+    [[(same, _)]] = thread_assembly(xyz, probs, [seq], [1], link_scores=zero)
+    assert same.tolist() == plain.tolist()
+
+
+def test_link_scores_reject_bad_arrays():
+    from tf_structgen.decoding.graph import LinkScores
+
+    with pytest.raises(ValueError, match="must be \\[K\\] arrays"):
+        LinkScores(np.array([0, 1]), np.array([1]), np.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match="finite"):
+        LinkScores(np.array([0]), np.array([1]), np.array([np.nan]))

@@ -47,10 +47,12 @@ copy's confident residues (and at least ``min_copy_residues``).
 
 Learned scores plug in as per-entity emission log-odds
 (``log_emission_prior``, the network's correction, computed once per entity
-and shared by its copies): they move the Viterbi paths and the gap filling;
-the confidence (the cut criterion and the reported B-factor) stays the HMM's
-own posterior. Transitions are the classical geometry scores of
-:mod:`.graph`; per-edge learned link scores are the next step (issue 12).
+and shared by its copies) and as per-link transition log-odds
+(``link_scores``, :class:`~.graph.LinkScores`, independent of the
+sequence): they move the Viterbi paths and the gap filling; the confidence
+(the cut criterion and the reported B-factor) stays the HMM's own
+posterior. Without them the classical geometry scores of :mod:`.graph`
+stand alone. The assembly's junction costs are geometric only.
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ from scipy.spatial import cKDTree
 from tf_structgen.common.errors import InputError
 from tf_structgen.decoding.config import AssemblyConfig, HMMConfig
 from tf_structgen.decoding.copies import copy_groups
-from tf_structgen.decoding.graph import CandidateGraph
+from tf_structgen.decoding.graph import CandidateGraph, LinkScores
 from tf_structgen.decoding.hmm import _check_nodes, _check_sequence, _split_prior
 from tf_structgen.decoding.viterbi import node_marginals, viterbi
 
@@ -271,14 +273,15 @@ class _Decoder:
     a worker needs to thread a job."""
 
     def __init__(self, xyz, log_odds, seqs, priors, config: HMMConfig,
-                 assembly: AssemblyConfig):
+                 assembly: AssemblyConfig, link_scores: LinkScores | None = None):
         self.xyz, self.log_odds, self.seqs, self.priors = xyz, log_odds, seqs, priors
         self.config, self.assembly = config, assembly
+        self.link_scores = link_scores
         self.tree = cKDTree(xyz)
 
     @functools.cached_property
     def graph(self) -> CandidateGraph:
-        return CandidateGraph(self.xyz, self.config)
+        return CandidateGraph(self.xyz, self.config, self.link_scores)
 
     def emission(self, entity: int) -> np.ndarray:
         emission = self.log_odds[self.seqs[entity]]  # [n, m]
@@ -305,7 +308,7 @@ class _Decoder:
             index = np.flatnonzero(allowed & ~banned)
             if len(index) == 0:
                 return np.full(n, -1, np.int32), np.zeros(n, np.float32)
-            graph = CandidateGraph(self.xyz[index], self.config)
+            graph = CandidateGraph(self.xyz[index], self.config, self.link_scores, index)
             em = emission[:, index]
         local = viterbi(graph, em, self.config)
         nodes = np.where(local >= 0, local if index is None else index[local], -1)
@@ -376,7 +379,8 @@ class _Decoder:
             for k, t in enumerate(anchors):   # anchors stay on their nodes
                 em[t - lo] = -np.inf
                 em[t - lo, len(index) - len(anchors) + k] = 0.0
-            path = viterbi(CandidateGraph(self.xyz[index], self.config), em, self.config)
+            graph = CandidateGraph(self.xyz[index], self.config, self.link_scores, index)
+            path = viterbi(graph, em, self.config)
             piece = path[start - lo:stop - lo]
             new = np.where(piece >= 0, index[np.maximum(piece, 0)], -1)
             new[np.isin(new, nodes[anchors])] = -1
@@ -497,8 +501,8 @@ def _jobs(seqs: list[np.ndarray], copies: Sequence[int | None]) -> list[_Job]:
 def thread_assembly(xyz: np.ndarray, aa_probs: np.ndarray,
                     entities: Sequence[np.ndarray], copies: Sequence[int | None],
                     config: HMMConfig = HMMConfig(), log_emission_prior=None,
-                    assembly: AssemblyConfig = AssemblyConfig()
-                    ) -> list[list[Path]]:
+                    assembly: AssemblyConfig = AssemblyConfig(),
+                    link_scores: LinkScores | None = None) -> list[list[Path]]:
     """Threads every copy of every entity; see the module docstring.
 
     Args:
@@ -513,6 +517,9 @@ def thread_assembly(xyz: np.ndarray, aa_probs: np.ndarray,
         [n, m] array per entity (the same for every copy), e.g. the
         network's correction.
       assembly: the assembly decoder's tunables.
+      link_scores: optional learned per-link log-odds (already weighted),
+        added to the HMM's transitions wherever paths are decoded (not to
+        the confidence, which stays the HMM's own).
 
     Returns:
       Per entity, per copy, ``(nodes, confidence)``: [n] int32 node per
@@ -538,7 +545,7 @@ def thread_assembly(xyz: np.ndarray, aa_probs: np.ndarray,
         return [[(np.full(len(s), -1, np.int32), np.zeros(len(s), np.float32))
                  for _ in range(c or 1)] for s, c in zip(seqs, copies)]
     jobs = _jobs(seqs, copies)
-    args = (xyz, log_odds, seqs, priors, config, assembly)
+    args = (xyz, log_odds, seqs, priors, config, assembly, link_scores)
     work = len(xyz) * sum(len(s) * (c or 1) for s, c in zip(seqs, copies))
     workers = min(len(jobs), assembly.workers or os.cpu_count() or 1)
     results: dict[int, list[Path]] = {}

@@ -3,6 +3,7 @@ edges, second-neighbour edge pairs and re-entry edges from one k-d tree query.""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 
@@ -55,6 +56,53 @@ class Segments:
         return float(v[k]), lo + k
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class LinkScores:
+    """Learned per-link scores: log-odds that node ``src[k]`` holds residue
+    t and node ``dst[k]`` residue t + 1 of one chain (e.g. a network's link
+    head over the contact graph), added to the HMM's transition of that
+    link. Links not listed score 0; node indices are those of the whole
+    candidate set.
+
+    Attributes:
+      src, dst: [K] int node indices of the scored links (directed).
+      score: [K] float log-odds.
+    """
+
+    src: np.ndarray
+    dst: np.ndarray
+    score: np.ndarray
+
+    def __post_init__(self):
+        src, dst = np.asarray(self.src, np.int64), np.asarray(self.dst, np.int64)
+        score = np.asarray(self.score, np.float64)
+        if not (src.shape == dst.shape == score.shape and src.ndim == 1):
+            raise ValueError("LinkScores: src, dst and score must be [K] arrays")
+        if not np.isfinite(score).all():
+            raise ValueError("LinkScores: scores must be finite")
+        if len(src) and min(src.min(), dst.min()) < 0:
+            raise ValueError("LinkScores: node indices must be >= 0")
+        width = int(max(src.max(), dst.max()) + 1) if len(src) else 1
+        keys = src * width + dst
+        order = np.argsort(keys)
+        object.__setattr__(self, "_width", width)
+        object.__setattr__(self, "_keys", keys[order])
+        object.__setattr__(self, "_sorted", score[order])
+
+    def __call__(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+        """[E] scores of the links ``src -> dst`` (0 where not listed)."""
+        src, dst = np.asarray(src, np.int64), np.asarray(dst, np.int64)
+        out = np.zeros(len(src))
+        inside = (src < self._width) & (dst < self._width)
+        keys = src[inside] * self._width + dst[inside]
+        at = np.minimum(np.searchsorted(self._keys, keys), max(len(self._keys) - 1, 0))
+        if len(self._keys):
+            hit = self._keys[at] == keys
+            values = np.where(hit, self._sorted[at], 0.0)
+            out[np.flatnonzero(inside)] = values
+        return out
+
+
 class CandidateGraph:
     """Sparse structure of the HMM over one candidate set.
 
@@ -70,7 +118,12 @@ class CandidateGraph:
         and grouped by ``dst``.
     """
 
-    def __init__(self, xyz: np.ndarray, config: HMMConfig):
+    def __init__(self, xyz: np.ndarray, config: HMMConfig,
+                 link_scores: LinkScores | None = None,
+                 nodes: np.ndarray | None = None):
+        """``link_scores`` are added to the adjacency edges' weights;
+        ``nodes`` maps this graph's nodes to the candidate set's indices
+        (a graph over a subset)."""
         m = len(xyz)
         self.num_nodes = m
         self.config = config
@@ -93,6 +146,9 @@ class CandidateGraph:
         cis = -config.cis_penalty - 0.5 * z_cis[adj] ** 2
         self.weight = np.maximum(-0.5 * z_trans[adj] ** 2, cis)
         self._is_cis = cis > -0.5 * z_trans[adj] ** 2
+        if link_scores is not None:
+            index = np.arange(m) if nodes is None else np.asarray(nodes)
+            self.weight = self.weight + link_scores(index[self.src], index[self.dst])
         self.by_dst = Segments(self.dst, m)
         near = d <= radius
         self.reentry_src, self.reentry_dst = i[near], j[near]
