@@ -305,11 +305,15 @@ def test_predict_threads_every_copy(tmp_path, fasta_copies):
         assert c["sequence"] == records[0 if c["entity"] == "A" else 1].sequence
     used = [v for c in chains for v in c["nodes"] if v is not None]
     assert len(used) == len(set(used)), "a node was used twice"
+    # The candidates hold one copy of each: the second copies come back
+    # all null and are left out of the model.
+    assert [c["id"] for c in chains if all(v is None for v in c["nodes"])] == ["B", "D"]
     st = gemmi.read_structure(str(out))
     assert [(e.name, list(e.subchains), len(e.full_sequence)) for e in st.entities] == [
-        ("1", ["A", "B"], len(records[0].sequence)),
-        ("2", ["C", "D"], len(records[1].sequence))]
-    for ch, c in zip(st[0], chains):
+        ("1", ["A"], len(records[0].sequence)),
+        ("2", ["C"], len(records[1].sequence))]
+    modelled = [c for c in chains if any(v is not None for v in c["nodes"])]
+    for ch, c in zip(st[0], modelled):
         # Numbering: the FASTA position in every copy.
         assert [r.seqid.num for r in ch] == [
             t + 1 for t, v in enumerate(c["nodes"]) if v is not None]
