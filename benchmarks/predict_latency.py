@@ -58,7 +58,7 @@ def main():
     realism = REALISM_PRESETS[args.realism]
     neural = Predictor(bundled_model_dir(), decoder="unique")
     hmm = Predictor(None, decoder="hmm", coord_noise=max(realism.coord_noise, 0.1))
-    signature = neural._signature
+    signature = neural.signature
     tfsg = str(pathlib.Path(sys.executable).with_name("tfsg"))
     print(f"realism {args.realism}, m = 500 nodes, bundled model {bundled_model_dir()}")
     print(f"{'n':>4} {'chains':>6} | {'API neural ms':>13} {'AA':>6} | {'API hmm ms':>10} {'AA':>6} | "

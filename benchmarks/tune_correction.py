@@ -61,7 +61,7 @@ def main(argv=None) -> int:
                               correction_weight=1.0)
         scores = np.zeros((args.count, len(args.weights)))
         for k, (sim, seqs) in enumerate(problems(args.count, name)):
-            corrections = predictor._corrections(candidate_set(sim), seqs)
+            corrections = predictor.emission_corrections(candidate_set(sim), seqs)
             for j, w in enumerate(args.weights):
                 decoded = hmm_thread(sim.xyz, sim.aa_probs, seqs, HMMConfig(noise=noise),
                                      log_emission_prior=[w * c for c in corrections])

@@ -193,9 +193,9 @@ def test_correction_reaches_the_decoder_exactly(predictor, aku_realistic, correc
     assert raw.shape == (len(seq), candidates.num_nodes)
     assert np.abs(raw).max() > 1e-3, "the correction is all zero"
     prior = predictor.correction_weight * raw
-    # Predictor._corrections is private (no public accessor): it is what
-    # thread() hands to the decoder, so pin it to the public signature's value.
-    (used,) = predictor._corrections(candidates, [seq])
+    # Predictor.emission_corrections is what thread() hands to the decoder:
+    # pin it to the public signature's value.
+    (used,) = predictor.emission_corrections(candidates, [seq])
     np.testing.assert_allclose(used, prior, rtol=1e-6, atol=1e-6)
 
     def decode(log_emission_prior):

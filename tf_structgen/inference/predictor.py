@@ -201,7 +201,7 @@ class Predictor:
             from tf_structgen.decoding.assembly import thread_assembly
             from tf_structgen.decoding.hmm import HMMConfig
 
-            prior = (self._corrections(candidates, sequences)
+            prior = (self.emission_corrections(candidates, sequences)
                      if self.decoder == "constrained" else None)
             decoded = thread_assembly(candidates.xyz, candidates.aa_probs, sequences,
                                       counts, HMMConfig(noise=self.coord_noise),
@@ -264,7 +264,18 @@ class Predictor:
         out = self._per_chain(candidates, sequences, ("top_nodes", "top_log_probs"))
         return out["top_nodes"], out["top_log_probs"]
 
-    def _corrections(self, candidates: CandidateSet, sequences):
+    @property
+    def signature(self):
+        """The SavedModel signature the network decoders call (None for
+        ``hmm``): a concrete function of the serving request (docs/serving.md)."""
+        return self._signature
+
+    def emission_corrections(self, candidates: CandidateSet, sequences
+                             ) -> list[np.ndarray]:
+        """What the ``constrained`` decoder adds to the HMM's emissions: per
+        sequence (residue indices), [n, m] float32 = correction weight x the
+        network's emission correction. Computed once per record and shared
+        by its copies."""
         m = candidates.num_nodes
         return [self.correction_weight * c[:, :m] for c in
                 self._per_chain(candidates, sequences, ("correction",))["correction"]]
