@@ -86,9 +86,9 @@ _COIL_B2 = 2.0 * 3.8 ** 2  # Å^2 per residue: mean square end-to-end distance o
 # Problems smaller than this many (residues x candidates, summed over the
 # chains) are decoded in-process: starting workers costs more than it saves.
 _PARALLEL_MIN_WORK = 20_000_000
-_MAX_WORTH = 3.0
+_MAX_WORTH = 3.0          # largest emission log-odds a position adds to a fragment's worth
 _MAX_FILL = 30            # residues of a terminal null run threaded again
-_MAX_FILL_RADIUS = 40.0   # Å around the anchors searched when filling a run    # largest emission log-odds a position adds to a fragment's worth
+_MAX_FILL_RADIUS = 40.0   # Å around the anchors searched when filling a run
 
 Path = tuple[np.ndarray, np.ndarray]
 
@@ -101,9 +101,9 @@ class Fragment:
       start, stop: the positions it covers, ``[start, stop)``.
       nodes, confidence: [stop - start] node and posterior per position
         (no nulls).
-      worth: what leaving it out of every chain costs: its emission
-        log-odds, each clipped to [0, ``_MAX_WORTH``] (scraps on the wrong
-        residues are worth nothing).
+      worth: what leaving it out of every chain costs: the sum over its
+        positions of confidence x emission log-odds clipped to
+        [0, ``_MAX_WORTH``] (scraps on the wrong residues are worth nothing).
     """
 
     start: int
@@ -283,11 +283,20 @@ class _Decoder:
     def graph(self) -> CandidateGraph:
         return CandidateGraph(self.xyz, self.config, self.link_scores)
 
-    def emission(self, entity: int) -> np.ndarray:
-        emission = self.log_odds[self.seqs[entity]]  # [n, m]
+    def emission(self, entity: int, rows: slice = slice(None)) -> np.ndarray:
+        """[n, m] emission log-odds of ``entity`` (HMM + learned prior), or
+        only the positions ``rows``."""
+        emission = self.log_odds[self.seqs[entity][rows]]
         if self.priors[entity] is not None:
-            emission += self.priors[entity]
+            emission += self.priors[entity][rows]
         return emission
+
+    def near(self, nodes: np.ndarray, radius: float) -> np.ndarray:
+        """[m] bool: candidates within ``radius`` Å of any of ``nodes``."""
+        mask = np.zeros(len(self.xyz), bool)
+        for group in self.tree.query_ball_point(self.xyz[nodes], radius):
+            mask[group] = True
+        return mask
 
     def decode(self, entity: int, banned: np.ndarray,
                allowed: np.ndarray | None = None,
@@ -327,11 +336,7 @@ class _Decoder:
         assigned = nodes[nodes >= 0]
         if len(assigned) == 0:
             return np.zeros(len(nodes), np.float32)
-        near = np.zeros(len(self.xyz), bool)
-        for group in self.tree.query_ball_point(self.xyz[assigned],
-                                                self.assembly.confidence_radius):
-            near[group] = True
-        near &= ~banned
+        near = self.near(assigned, self.assembly.confidence_radius) & ~banned
         near[assigned] = True
         index = np.flatnonzero(near)
         position = np.full(len(self.xyz), -1)
@@ -350,7 +355,6 @@ class _Decoder:
         residues on either side, which stay where they are; then the whole
         chain's confidence. Recovers residues that sequential threading
         lost to a path that has since been cut away."""
-        emission = self.emission(entity)
         nodes = nodes.copy()
         n = len(nodes)
         free = ~banned
@@ -367,15 +371,12 @@ class _Decoder:
                 stop = min(n, start + _MAX_FILL)
             anchors = [t for t in (start - 1, stop) if 0 <= t < n]
             radius = float(min(reach(stop - start + 1, self.config), _MAX_FILL_RADIUS))
-            region = np.zeros(len(self.xyz), bool)
-            for group in self.tree.query_ball_point(self.xyz[nodes[anchors]], radius):
-                region[group] = True
-            region &= free
+            region = self.near(nodes[anchors], radius) & free
             if not region.any():
                 continue
             index = np.concatenate([np.flatnonzero(region), nodes[anchors]])
             lo, hi = min(anchors + [start]), max(anchors + [stop - 1]) + 1
-            em = emission[lo:hi][:, index]
+            em = self.emission(entity, slice(lo, hi))[:, index]
             for k, t in enumerate(anchors):   # anchors stay on their nodes
                 em[t - lo] = -np.inf
                 em[t - lo, len(index) - len(anchors) + k] = 0.0
@@ -549,16 +550,14 @@ def thread_assembly(xyz: np.ndarray, aa_probs: np.ndarray,
     work = len(xyz) * sum(len(s) * (c or 1) for s, c in zip(seqs, copies))
     workers = min(len(jobs), assembly.workers or os.cpu_count() or 1)
     results: dict[int, list[Path]] = {}
-    decoder = None
     if workers > 1 and work >= _PARALLEL_MIN_WORK:
         results = _thread_in_workers(jobs, seqs, args, workers)
+    decoder = _Decoder(*args)  # a k-d tree; the full graph only if a job needs it
     if not results:
-        decoder = _Decoder(*args)
         for job in jobs:
             results.update(decoder.thread_job(job))
-    decoded = [results[k] for k in range(len(seqs))]
-    decoded = _resolve_owners(decoded, decoder, args)
-    return _fill_all(decoded, decoder or _Decoder(*args))
+    decoded = _resolve_owners([results[k] for k in range(len(seqs))], decoder)
+    return _fill_all(decoded, decoder)
 
 
 def _fill_all(decoded: list[list[Path]], decoder: _Decoder) -> list[list[Path]]:
@@ -613,12 +612,11 @@ def _thread_in_workers(jobs: list[_Job], seqs, args, workers: int
     return results
 
 
-def _resolve_owners(decoded: list[list[Path]], decoder: _Decoder | None,
-                    args) -> list[list[Path]]:
+def _resolve_owners(decoded: list[list[Path]], decoder: _Decoder) -> list[list[Path]]:
     """A node claimed by chains of different copy groups goes to the most
     confident claim; every chain that lost nodes is threaded again within
     ``confidence_radius`` of its path, all other chains' nodes banned."""
-    m = len(args[0])
+    m = len(decoder.xyz)
     chains = [(e, k) for e, copies in enumerate(decoded) for k in range(len(copies))]
     best = np.full(m, -1.0)
     owner = np.full(m, -1)
@@ -637,16 +635,11 @@ def _resolve_owners(decoded: list[list[Path]], decoder: _Decoder | None,
     if not losers:
         return decoded
     logger.info("%d chains lost nodes to other entities; threading them again", len(losers))
-    decoder = decoder or _Decoder(*args)
     for c in losers:
         e, k = chains[c]
         nodes, _ = decoded[e][k]
         banned = (owner >= 0) & (owner != c)
-        near = np.zeros(m, bool)
-        assigned = nodes[nodes >= 0]
-        for group in decoder.tree.query_ball_point(decoder.xyz[assigned],
-                                                   decoder.assembly.confidence_radius):
-            near[group] = True
+        near = decoder.near(nodes[nodes >= 0], decoder.assembly.confidence_radius)
         new_nodes, new_conf = decoder.decode(e, banned, allowed=near)
         owner[(owner == c)] = -1
         owner[new_nodes[new_nodes >= 0]] = c
