@@ -26,7 +26,8 @@ logger = logging.getLogger(__name__)
 # Arguments with these endings are meant as files even when they don't exist.
 _FASTA_SUFFIXES = (".fa", ".fasta", ".faa", ".fas", ".txt")
 _LITERAL_CHAIN_ID = "A"
-_CHAIN_ID_ALPHABET = (string.ascii_uppercase + string.ascii_lowercase
+# Single-character chain ids, in the order fresh ids are handed out.
+CHAIN_ID_ALPHABET = (string.ascii_uppercase + string.ascii_lowercase
                       + string.digits)
 # ``copies=N`` as its own word of a header (words are split at white space
 # and '|').
@@ -237,7 +238,7 @@ def read_sequences(arg: str | os.PathLike) -> list[SequenceRecord]:
 
 def _fresh_chain_ids(max_length: int) -> Iterator[str]:
     for length in range(1, max_length + 1):
-        for letters in itertools.product(_CHAIN_ID_ALPHABET, repeat=length):
+        for letters in itertools.product(CHAIN_ID_ALPHABET, repeat=length):
             yield "".join(letters)
 
 

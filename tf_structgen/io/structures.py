@@ -27,6 +27,7 @@ from tf_structgen.common import residue_constants as rc
 from tf_structgen.common.atomic import atomic_write
 from tf_structgen.common.errors import InputError
 from tf_structgen.io.input_files import one_line, read_text
+from tf_structgen.io.sequences import CHAIN_ID_ALPHABET
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +37,8 @@ _CIF_SUFFIXES = (".cif", ".mmcif")
 STRUCTURE_SUFFIXES = tuple(s + gz for s in _PDB_SUFFIXES + _CIF_SUFFIXES
                            for gz in ("", ".gz"))
 _PDB_MAX_RESIDUE_NUMBER = 9999
-# Single-character chain ids: A..Z, a..z, 0..9.
-PDB_MAX_CHAINS = 62
+# Single-character chain ids: A..Z, a..z, 0..9 (62).
+PDB_MAX_CHAINS = len(CHAIN_ID_ALPHABET)
 _FORMAT_NAMES = {"pdb": "PDB", "cif": "mmCIF"}
 
 
