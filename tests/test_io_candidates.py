@@ -13,7 +13,7 @@ from tf_structgen.common.residue_constants import ALPHABET
 from tf_structgen.io import (CandidateSet, read_candidates, validate_candidates,
                              write_candidates)
 
-from io_helpers import assert_input_error
+from io_helpers import assert_input_error, deny_reading, deny_writing
 
 DATA = Path(__file__).parent / "data"
 WRITABLE = [".json", ".json.gz", ".npz", ".csv", ".tsv"]
@@ -248,11 +248,41 @@ def test_missing_path_directory_and_extension(tmp_path):
                        r"of .*\.json\.gz")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
-def test_unreadable_file(tmp_path):
+def test_unreadable_file(tmp_path, monkeypatch):
+    # Not chmod 0: root (CI) reads it anyway. See io_helpers.deny_reading.
     path = write_json(tmp_path / "c.json", json.loads(GOOD_JSON))
-    path.chmod(0)
-    assert_input_error(lambda: read_candidates(path), path, "cannot read")
+    deny_reading(monkeypatch, path)
+    assert_input_error(lambda: read_candidates(path), path,
+                       r"^\S+: cannot read file \(permission denied\)$")
+
+
+# Known bugs in tf_structgen.io (left to the owners of that package):
+# read_json catches the InputError of read_text as a ValueError and wraps it
+# ("c.json: invalid JSON (c.json: cannot read file (...))"), and _read_npz
+# reports an OSError as "not a valid NPZ file ([Errno 13] ...)".
+_WRAPPED_JSON = pytest.mark.xfail(strict=True, reason=(
+    "read_json wraps read_text's InputError: the path and 'invalid JSON' twice"))
+_NPZ_OSERROR = pytest.mark.xfail(strict=True, reason=(
+    "_read_npz reports an OSError as 'not a valid NPZ file'"))
+
+
+@pytest.mark.parametrize("ext", [
+    pytest.param(".json", marks=_WRAPPED_JSON),
+    pytest.param(".json.gz", marks=_WRAPPED_JSON),
+    pytest.param(".npz", marks=_NPZ_OSERROR),
+    ".csv", ".tsv", ".pdb.gz"])
+def test_file_that_fails_to_open_after_the_check(tmp_path, monkeypatch, ext):
+    """os.access says readable (a race, NFS root squash) but open() fails:
+    still one line, from the read itself."""
+    path = tmp_path / f"c{ext}"
+    if ext == ".pdb.gz":
+        path.write_bytes((DATA / "1A8O.pdb.gz").read_bytes())
+    else:
+        write_candidates(make_candidates(), path)
+    deny_reading(monkeypatch, path)
+    monkeypatch.setattr(os, "access", lambda *args, **kwargs: True)
+    assert_input_error(lambda: read_candidates(path), path,
+                       r"^\S+: cannot read file \(Permission denied\)$")
 
 
 ONE = [[0.0, 0.0, 0.0]]
@@ -328,16 +358,25 @@ def test_write_into_missing_directory_leaves_nothing(tmp_path):
     assert not path.parent.exists()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
-def test_write_into_read_only_directory_leaves_nothing(tmp_path):
-    tmp_path.chmod(0o500)
-    try:
-        path = tmp_path / "c.npz"
-        assert_input_error(lambda: write_candidates(make_candidates(), path),
-                           path, "cannot write here")
-        assert os.listdir(tmp_path) == []
-    finally:
-        tmp_path.chmod(0o700)
+@pytest.mark.parametrize("ext", WRITABLE)
+def test_write_into_read_only_directory_leaves_nothing(tmp_path, monkeypatch,
+                                                       ext):
+    # Not chmod 500: root (CI) writes anyway. See io_helpers.deny_writing.
+    deny_writing(monkeypatch, tmp_path)
+    path = tmp_path / f"c{ext}"
+    assert_input_error(lambda: write_candidates(make_candidates(), path),
+                       path, r"cannot write here \(Permission denied\)$")
+    assert os.listdir(tmp_path) == []
+
+
+def test_write_into_a_path_under_a_file_leaves_nothing(tmp_path):
+    """A real error that root meets too: the 'directory' is a regular file."""
+    (tmp_path / "file").write_text("x")
+    path = tmp_path / "file" / "c.json"
+    assert_input_error(lambda: write_candidates(make_candidates(), path), path,
+                       "does not exist")
+    assert os.listdir(tmp_path) == ["file"]
+    assert (tmp_path / "file").read_text() == "x"
 
 
 def test_invalid_candidates_are_not_written(tmp_path):
