@@ -1,6 +1,7 @@
 """tfsg predict / simulate end to end, formats.md outputs, and user errors."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -235,3 +236,43 @@ def test_limits_are_clear_errors(tmp_path, monkeypatch):
                     "--decoder", "hmm")
     assert result.exit_code == 2 and "30 candidates exceed the limit of 29" in result.output
     assert not (tmp_path / "m.pdb").exists()
+
+
+# Permission errors, provoked without chmod so that they also happen as root
+# (CI runs as root; see io_helpers.deny_reading / deny_writing).
+
+@pytest.mark.parametrize("case, message", [
+    ("unreadable input", r"in/c\.json: cannot read file \(permission denied\)$"),
+    ("read-only output folder", r"ro/m\.pdb: output directory ro is not writable$"),
+    ("output folder read-only at the write", r"ro/m\.pdb: cannot write here \(Permission denied\)$"),
+    ("assignments folder read-only at the write",
+     r"ro/a\.json: cannot write here \(Permission denied\)$"),
+])
+def test_permission_errors_are_one_line_and_leave_nothing(tmp_path, monkeypatch, case, message):
+    from io_helpers import deny_reading, deny_writing
+
+    monkeypatch.chdir(tmp_path)
+    for folder in ("in", "out", "ro"):
+        Path(folder).mkdir()
+    rows = {"xyz": [[0, 0, 0], [3.8, 0, 0]], "aa_probs": [[1] + [0] * 19, [0, 1] + [0] * 18]}
+    Path("in/c.json").write_text(json.dumps({"nodes": rows}))
+    model, assignments = Path("out/m.pdb"), Path("out/a.json")
+    if case == "unreadable input":
+        deny_reading(monkeypatch, "in/c.json")
+    elif case == "read-only output folder":
+        model = Path("ro/m.pdb")
+        deny_writing(monkeypatch, "ro")
+    elif case == "output folder read-only at the write":
+        model = Path("ro/m.pdb")
+        deny_writing(monkeypatch, "ro", access_knows=False)
+    else:  # the model is written first, then must go again
+        assignments = Path("ro/a.json")
+        deny_writing(monkeypatch, "ro", access_knows=False)
+    result = invoke("predict", "in/c.json", "--sequence", "AC", "--out", model,
+                    "-a", assignments, "--decoder", "hmm")
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.output
+    assert re.search(message, errors[0]), errors[0]
+    assert "Traceback" not in result.output
+    assert sorted(str(p) for p in Path().rglob("*")) == ["in", "in/c.json", "out", "ro"]
