@@ -107,3 +107,43 @@ def test_beam_threads_copies(tmp_path):
     assert [(c["id"], c["entity"], c["copy"]) for c in chains] == [("A", "A", 0),
                                                                    ("B", "A", 1)]
     assert "_struct_asym" in (out / "set1.cif").read_text()
+
+
+def test_input_error_while_threading_goes_to_the_errors_output(tmp_path, monkeypatch):
+    """One file fails inside RunInference (a limit of Predictor.thread, not a
+    read or write error): it is reported in OUT/errors-*.txt and on stderr,
+    and the rest of the batch is threaded and written."""
+    from tf_structgen.inference import predictor
+
+    files = tmp_path / "in"
+    files.mkdir()
+    for k in range(3):
+        write_candidates(chain_set(k), files / f"set{k}.npz")
+    small = chain_set(3)
+    rng = np.random.default_rng(3)
+    extra = rng.uniform(-15, 15, size=(10, 3)) + [-30, 0, 0]
+    big = CandidateSet(xyz=np.concatenate([small.xyz, extra]).astype(np.float32),
+                       aa_probs=np.concatenate([small.aa_probs,
+                                                rng.dirichlet(np.ones(20), 10)]
+                                               ).astype(np.float32),
+                       sequence=small.sequence)
+    write_candidates(big, files / "big.npz")
+    # The DirectRunner threads in this process: the patched limit applies.
+    monkeypatch.setattr(predictor, "MAX_NODES", 25)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["predict", str(files), "--out", str(out), "--decoder", "hmm",
+                                 "--runner", "DirectRunner"])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    expected = f"error: {files / 'big.npz'}: 30 candidates exceed the limit of 25; " \
+               "split the map into regions"
+    assert errors == [expected], result.output
+    assert "3/4 files threaded" in result.output
+    reported = [line for f in out.glob("errors-*.txt") for line in f.read_text().splitlines()]
+    assert reported == [expected.removeprefix("error: ")]
+    for k in range(3):
+        chain = json.loads((out / f"set{k}.assignments.json").read_text())["chains"][0]
+        assert sum(v is not None for v in chain["nodes"]) >= 10
+        assert (out / f"set{k}.cif").stat().st_size > 0
+    assert not (out / "big.cif").exists() and not (out / "big.assignments.json").exists()

@@ -2,10 +2,11 @@
 
 read + validate -> RunInference (a ModelHandler around :class:`Predictor`,
 the SavedModel loaded once per worker) -> decode -> write model and
-assignments. Bad files go to a side output and are reported in
-``OUT/errors-*.txt`` without stopping the run; files whose outputs already
-exist are skipped, so a rerun finishes an interrupted batch. Memory stays
-bounded: elements are streamed through bundles, one candidate set each.
+assignments. Bad files (an InputError while reading, threading or
+writing) go to a side output and are reported in ``OUT/errors-*.txt``
+without stopping the run; files whose outputs already exist are skipped,
+so a rerun finishes an interrupted batch. Memory stays bounded: elements
+are streamed through bundles, one candidate set each.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ ERRORS = "errors"
 
 class ThreadingModelHandler(ModelHandler):
     """RunInference handler: element ``(name, candidates, records)`` ->
-    ``PredictionResult(element, [ChainAssignment, ...])``."""
+    ``PredictionResult(element, [ChainAssignment, ...])``, or
+    ``PredictionResult(element, InputError("name: ..."))`` when threading that
+    element fails on bad input (WriteFn sends it to the errors output)."""
 
     def __init__(self, model_dir: str | None, **predictor_kwargs):
         self._model_dir = model_dir
@@ -40,8 +43,14 @@ class ThreadingModelHandler(ModelHandler):
     def run_inference(self, batch: Sequence, model, inference_args=None
                       ) -> Iterable[PredictionResult]:
         for element in batch:
-            _, candidates, records = element
-            yield PredictionResult(element, model.thread(candidates, records))
+            name, candidates, records = element
+            try:
+                inference = model.thread(candidates, records)
+            except InputError as e:
+                # One bad file must not fail the batch. Predictor's messages
+                # do not name the file, so the error line does.
+                inference = InputError(f"{name}: {e}")
+            yield PredictionResult(element, inference)
 
     def batch_elements_kwargs(self):
         return {"min_batch_size": 1, "max_batch_size": 1}
@@ -66,7 +75,8 @@ class ReadFn(beam.DoFn):
 
 
 class WriteFn(beam.DoFn):
-    """PredictionResult -> model + assignments files (atomic)."""
+    """PredictionResult -> model + assignments files (atomic), or its
+    threading error -> the errors output."""
 
     def __init__(self, outputs: dict, model_name: str):
         self._outputs = outputs
@@ -77,6 +87,9 @@ class WriteFn(beam.DoFn):
         from tf_structgen.io import write_assignments, write_threaded_model
 
         name, candidates, _ = result.example
+        if isinstance(result.inference, InputError):
+            yield beam.pvalue.TaggedOutput(ERRORS, str(result.inference))
+            return
         model_path, assignment_path = (Path(p) for p in self._outputs[name])
         try:
             write_threaded_model(threaded_chains(result.inference, candidates, model_path),
