@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tf_structgen.common import features as F
 from tf_structgen.common.residue_constants import encode_sequence
 from tf_structgen.data import backbone, pipeline
-from tf_structgen.data import features as F
 from tf_structgen.data.realistic import realistic_examples
 from tf_structgen.data.simulate import REALISM_PRESETS
 from tf_structgen.decoding.hmm import HMMConfig, _check_nodes, hmm_thread

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf_structgen.data import features as F
+from tf_structgen.common import features as F
 from tf_structgen.data import pipeline
 from tf_structgen.models import (DIRECTIONS, GCNConv, GCNEncoder, NodeFeatureEmbedding,
                                  PointerHead, SequenceEncoder, StructureGenerator)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tf_structgen.data import features as F
+from tf_structgen.common import features as F
 from tf_structgen.data import synthetic
 
 

@@ -19,9 +19,9 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_gnn as tfgnn
 
+from tf_structgen.common import features as F
 from tf_structgen.common.errors import InputError
 from tf_structgen.common.residue_constants import NUM_AMINO_ACIDS
-from tf_structgen.data import features as F
 from tf_structgen.data import synthetic
 
 EXAMPLE_SIGNATURE = {

@@ -30,9 +30,9 @@ from typing import Sequence
 
 import numpy as np
 
+from tf_structgen.common import features as F
 from tf_structgen.common.residue_constants import decode_sequence, encode_sequence
 from tf_structgen.data import backbone
-from tf_structgen.data import features as F
 from tf_structgen.data.contact_graph import contact_edges
 from tf_structgen.data.simulate import REALISM_PRESETS, Realism, Simulation, simulate
 from tf_structgen.data.synthetic import example_indices, sample_sequence

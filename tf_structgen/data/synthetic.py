@@ -23,11 +23,11 @@ import dataclasses
 
 import numpy as np
 
+from tf_structgen.common import features as F
 from tf_structgen.common.residue_constants import (
     BACKGROUND_FREQUENCIES,
     NUM_AMINO_ACIDS,
 )
-from tf_structgen.data import features as F
 
 DATA_SOURCES = ("paper", "realistic")
 TRAIN_STREAM = 0

@@ -8,8 +8,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_gnn as tfgnn
 
+from tf_structgen.common import features as F
 from tf_structgen.common.residue_constants import NUM_AMINO_ACIDS
-from tf_structgen.data import features as F
 from tf_structgen.evaluation.detector import detector_accuracy, detector_confusion
 from tf_structgen.models.structure_generator import (
     StructureGenerator,

@@ -41,7 +41,7 @@ def example_figures(model, graph, out_dir: str | Path) -> list[Path]:
     """Fig. 4b/4c for the first problem of ``graph`` (a batch GraphTensor)."""
     import tensorflow as tf
 
-    from tf_structgen.data import features as F
+    from tf_structgen.common import features as F
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ import itertools
 import tensorflow as tf
 import tensorflow_gnn as tfgnn
 
-from tf_structgen.data import features as F
+from tf_structgen.common import features as F
 
 _OFFSETS = tf.constant(list(itertools.product((-1, 0, 1), repeat=3)), tf.int64)
 # Cells per axis are bounded so that keys fit in int64 for any batch size.

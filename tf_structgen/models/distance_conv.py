@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_gnn as tfgnn
 
-from tf_structgen.data import features as F
+from tf_structgen.common import features as F
 
 
 @tf.keras.utils.register_keras_serializable(package="tf_structgen")

@@ -7,7 +7,7 @@ import dataclasses
 import tensorflow as tf
 import tensorflow_gnn as tfgnn
 
-from tf_structgen.data import features as F
+from tf_structgen.common import features as F
 from tf_structgen.models.config import ModelConfig
 from tf_structgen.models.emission_prior import EmissionLogOdds
 from tf_structgen.models.gcn_encoder import GCNEncoder
