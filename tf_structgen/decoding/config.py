@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 
+from tf_structgen.common.emission import EMISSION_PROB_FLOOR
 from tf_structgen.common.residue_constants import NUM_AMINO_ACIDS
 
 
@@ -59,7 +60,7 @@ class HMMConfig:
     cis_second_neighbour_min: float = 4.4
     reentry_radius: float = 7.6
     emission_weight: float = 1.0
-    prob_floor: float = 1e-3
+    prob_floor: float = EMISSION_PROB_FLOOR
     gap_open: float = 4.0
     null_cost: float = 0.3
     reentry_penalty: float = 1.0
@@ -112,6 +113,9 @@ class AssemblyConfig:
         residues comes back all null.
       max_copies: with auto copies, at most this many per entity.
       workers: worker processes for large inputs (0: one per CPU core).
+      refine: after gap filling, search for tail exchanges between copies
+        and relocations of runs between broken junctions that raise the
+        assembly's score (:mod:`~tf_structgen.decoding.refine`).
     """
 
     weak_confidence: float = 0.5
@@ -122,6 +126,7 @@ class AssemblyConfig:
     min_copy_fraction: float = 0.5
     max_copies: int = 100
     workers: int = 0
+    refine: bool = True
 
     def __post_init__(self):
         if not 0.0 <= self.weak_confidence <= 1.0:

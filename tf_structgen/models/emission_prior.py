@@ -5,14 +5,11 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from tf_structgen.common.emission import EMISSION_PROB_FLOOR
 from tf_structgen.common.residue_constants import (
     BACKGROUND_FREQUENCIES,
     NUM_AMINO_ACIDS,
 )
-from tf_structgen.decoding.hmm import HMMConfig
-
-# One source of truth: the network's prior is the HMM's emission.
-DEFAULT_PROB_FLOOR = HMMConfig().prob_floor
 
 
 @tf.keras.utils.register_keras_serializable(package="tf_structgen")
@@ -36,7 +33,7 @@ class EmissionLogOdds(tf.keras.layers.Layer):
       [B, L, M] log-odds.
     """
 
-    def __init__(self, prob_floor: float = DEFAULT_PROB_FLOOR, **kwargs):
+    def __init__(self, prob_floor: float = EMISSION_PROB_FLOOR, **kwargs):
         super().__init__(**kwargs)
         self.prob_floor = prob_floor
         self.log_background = tf.constant(np.log(BACKGROUND_FREQUENCIES), tf.float32)
