@@ -113,3 +113,76 @@ def test_evaluate_structures_errors(tmp_path):
     result = invoke("evaluate", "--structures", tmp_path, "--decoder", "hmm",
                     "--realism", "messy")
     assert result.exit_code == 2 and "unknown realism 'messy'" in result.output
+
+
+# tfsg export --correction-weight ---------------------------------------------
+
+def test_export_rejects_a_bad_correction_weight(tmp_path):
+    for value in ("-0.5", "10.5", "nan"):
+        result = invoke("export", "--run-dir", tmp_path / "no-run", "--out", tmp_path / "m",
+                        "--correction-weight", value)
+        assert result.exit_code == 2, result.output
+        errors = [l for l in result.output.splitlines() if l.startswith("error:")]
+        assert errors == ["error: --correction-weight must be within [0, 10]"], result.output
+        assert "Traceback" not in result.output
+        assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.slow
+def test_export_correction_weight_reaches_the_constrained_decoder(tmp_path):
+    """The bundled model's training run exported with --correction-weight 5:
+    the weight is stored, the Predictor applies it to the Keras model's own
+    correction, and `tfsg predict` with the export threads differently from
+    the bundled export of the same checkpoint (weight 0.1)."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from tf_structgen.common.residue_constants import encode_sequence
+    from tf_structgen.export.graph_builder import padded_batch_to_graph
+    from tf_structgen.export.requests import padded_request
+    from tf_structgen.inference.model_store import read_metadata, resolve_model_dir
+    from tf_structgen.inference.predictor import Predictor
+    from tf_structgen.io import read_candidates, read_sequences
+    from tf_structgen.training.trainer import load_trained_model
+
+    root = Path(__file__).resolve().parent.parent
+    run, examples = root / "training_checkpoints" / "hybrid", root / "examples"
+    result = invoke("export", "--run-dir", run, "--out", tmp_path / "w5",
+                    "--correction-weight", 5)
+    assert result.exit_code == 0, result.output
+    exported = tmp_path / "w5" / "1"
+    assert read_metadata(exported)["correction_weight"] == 5.0
+
+    # The Predictor (decoder auto -> constrained) hands the decoder 5 x the
+    # Keras model's emission correction.
+    predictor = Predictor(exported, decoder="auto")
+    assert (predictor.decoder, predictor.correction_weight) == ("constrained", 5.0)
+    candidates = read_candidates(examples / "1aku_realistic.json")
+    (record,) = read_sequences(str(examples / "1aku.fasta"))
+    seq = encode_sequence(record.sequence)
+    (used,) = predictor.emission_corrections(candidates, [seq])
+    model, _, step = load_trained_model(run)
+    request = padded_request([(candidates.xyz, candidates.aa_probs, seq)])
+    graph = padded_batch_to_graph(request["xyz"], request["aa_probs"], request["num_nodes"],
+                                  request["sequence"], request["sequence_length"],
+                                  read_metadata(exported)["cutoff"])
+    raw = model.emission_correction(graph, predictor.direction).numpy()[0]
+    assert np.abs(raw).max() > 1e-3, "the correction is all zero"
+    np.testing.assert_allclose(used, 5.0 * raw, rtol=1e-4, atol=5e-4)
+
+    # From the CLI: the bundled export of the same checkpoint (weight 0.1)
+    # threads 1aku_realistic like the HMM; at weight 5 the correction moves
+    # the paths (cf. test_default_path: 26 of 147 positions at this weight).
+    bundled = resolve_model_dir(None)
+    assert read_metadata(bundled)["training_step"] == step
+    nodes = {}
+    for name, model_dir in (("w5", tmp_path / "w5"), ("bundled", bundled)):
+        out = tmp_path / f"{name}.json"
+        result = invoke("predict", examples / "1aku_realistic.json",
+                        "-s", examples / "1aku.fasta", "--model", model_dir,
+                        "--out", tmp_path / f"{name}.pdb", "-a", out)
+        assert result.exit_code == 0, result.output
+        (chain,) = json.loads(out.read_text())["chains"]
+        nodes[name] = np.array([-1 if v is None else v for v in chain["nodes"]])
+    assert (nodes["w5"] != nodes["bundled"]).sum() >= 5

@@ -276,3 +276,83 @@ def test_permission_errors_are_one_line_and_leave_nothing(tmp_path, monkeypatch,
     assert re.search(message, errors[0]), errors[0]
     assert "Traceback" not in result.output
     assert sorted(str(p) for p in Path().rglob("*")) == ["in", "in/c.json", "out", "ro"]
+
+
+# tfsg simulate --noise and tfsg predict --coord-noise ----------------------
+
+def true_node_offsets(candidates_path, truth_path, structure):
+    """Candidate position minus the structure's Cα, for every residue with a
+    true node: [residues, 3]."""
+    from tf_structgen.evaluation.structures import with_numbering_gaps
+    from tf_structgen.io import read_structure_chains
+
+    xyz = read_candidates(candidates_path).xyz.astype(np.float64)
+    chains = [with_numbering_gaps(c) for c in read_structure_chains(structure)]
+    offsets = []
+    for chain, truth in zip(chains, read_assignments(truth_path)["chains"]):
+        nodes = np.array([-1 if v is None else v for v in truth["nodes"]])
+        known = nodes >= 0
+        offsets.append(xyz[nodes[known]] - chain.ca_xyz[known])
+    return np.concatenate(offsets)
+
+
+def test_simulate_noise_moves_true_nodes_by_about_sigma(tmp_path):
+    offsets = {}
+    for noise in (0, 1):
+        cands, truth = tmp_path / f"c{noise}.json", tmp_path / f"t{noise}.json"
+        result = invoke("simulate", DATA / "1QL2.cif.gz", "--out", cands, "--truth", truth,
+                        "--realism", "clean", "--noise", noise, "--seed", 3)
+        assert result.exit_code == 0, result.output
+        offsets[noise] = true_node_offsets(cands, truth, DATA / "1QL2.cif.gz")
+    assert len(offsets[0]) == 138
+    assert np.abs(offsets[0]).max() <= 0.0005 + 1e-6  # rounded to 3 decimals only
+    # sigma 1 Å per axis: 414 draws, std within ~4 standard errors.
+    assert abs(offsets[1].std() - 1.0) < 0.15, offsets[1].std()
+    assert abs(offsets[1].mean()) < 0.15
+
+
+@pytest.mark.parametrize("command, value, message", [
+    ("simulate", "-1", "coord_noise must be >= 0"),
+    ("predict", "-0.1", "coord-noise must be within [0, 5] Å"),
+    ("predict", "5.5", "coord-noise must be within [0, 5] Å"),
+])
+def test_bad_noise_is_one_line_and_writes_nothing(simulated, tmp_path, command, value,
+                                                   message):
+    if command == "simulate":
+        args = ["simulate", DATA / "1A8O.pdb.gz", "--out", tmp_path / "c.json", "--noise", value]
+    else:
+        args = ["predict", simulated / "cands.json", "-s", simulated / "seq.fasta",
+                "--out", tmp_path / "m.pdb", "-a", tmp_path / "a.json", "--decoder", "hmm",
+                "--coord-noise", value]
+    result = invoke(*args)
+    assert result.exit_code == 2, result.output
+    errors = [l for l in result.output.splitlines() if l.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0], result.output
+    assert "Traceback" not in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_predict_coord_noise_matches_noisy_candidates(tmp_path):
+    """Candidates 1 Å off (per axis): --coord-noise 1 threads them, a decoder
+    told the positions are exact (0) does not (measured 124/135 vs 0/135)."""
+    from tf_structgen.evaluation.structures import count_correct
+
+    result = invoke("simulate", DATA / "1QL2.cif.gz", "--out", tmp_path / "c.json",
+                    "--truth", tmp_path / "t.json", "--fasta", tmp_path / "s.fasta",
+                    "--realism", "realistic", "--noise", 1, "--node-budget", 300,
+                    "--seed", 1)
+    assert result.exit_code == 0, result.output
+    as_array = lambda c: np.array([-1 if v is None else v for v in c["nodes"]])
+    truth = [as_array(c) for c in read_assignments(tmp_path / "t.json")["chains"]]
+    accuracy = {}
+    for noise in (0, 1):
+        out = tmp_path / f"a{noise}.json"
+        result = invoke("predict", tmp_path / "c.json", "-s", tmp_path / "s.fasta",
+                        "--out", tmp_path / f"m{noise}.pdb", "-a", out, "--decoder", "hmm",
+                        "--coord-noise", noise)
+        assert result.exit_code == 0, result.output
+        predicted = [as_array(c) for c in read_assignments(out)["chains"]]
+        correct, total = count_correct(truth, predicted)
+        accuracy[noise] = correct / total
+    assert accuracy[1] >= 0.85, accuracy
+    assert accuracy[0] <= accuracy[1] - 0.3, accuracy
