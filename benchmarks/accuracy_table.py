@@ -44,7 +44,7 @@ sys.path.insert(0, str(REPO_ROOT))
 import tf_structgen  # noqa: E402,F401  (Keras 2 before TensorFlow loads)
 from tf_structgen.data import realistic  # noqa: E402
 from tf_structgen.data.simulate import REALISM_PRESETS  # noqa: E402
-from tf_structgen.data.synthetic import DataConfig  # noqa: E402
+from tf_structgen.data.config import DataConfig  # noqa: E402
 from tf_structgen.evaluation.structures import (  # noqa: E402
     candidate_set,
     count_correct,

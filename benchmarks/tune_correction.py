@@ -27,7 +27,7 @@ import tf_structgen  # noqa: E402,F401  (Keras 2 before TensorFlow loads)
 from tf_structgen.common.residue_constants import encode_sequence  # noqa: E402
 from tf_structgen.data import realistic  # noqa: E402
 from tf_structgen.data.simulate import REALISM_PRESETS  # noqa: E402
-from tf_structgen.data.synthetic import DataConfig  # noqa: E402
+from tf_structgen.data.config import DataConfig  # noqa: E402
 from tf_structgen.decoding.hmm import HMMConfig, hmm_thread  # noqa: E402
 from tf_structgen.evaluation.structures import candidate_set, count_correct  # noqa: E402
 from tf_structgen.inference.predictor import Predictor  # noqa: E402

@@ -5,9 +5,10 @@ import pytest
 
 from tf_structgen.common import features as F
 from tf_structgen.data import synthetic
+from tf_structgen.data.config import DataConfig
 
 
-CONFIG = synthetic.DataConfig()
+CONFIG = DataConfig()
 
 
 def example(index=0, reverse=False, seed=3, config=CONFIG):
@@ -49,7 +50,7 @@ def test_decoys_apart_by_default_and_touching_on_request():
     chain = ex[F.TARGET]
     deg = degrees(ex)
     assert deg[chain[1:-1]].max() == 2 and deg[chain[[0, -1]]].max() == 1
-    touching = synthetic.DataConfig(decoys_touch_chain=True)
+    touching = DataConfig(decoys_touch_chain=True)
     degs = [degrees(e)[e[F.TARGET]].mean()
             for e in (example(i, config=touching) for i in range(5))]
     assert np.mean(degs) > 2.2  # ~0.5 random decoy neighbours per chain node
@@ -93,9 +94,9 @@ def test_composition_follows_background():
 
 def test_config_validation():
     with pytest.raises(ValueError, match="node_budget"):
-        synthetic.DataConfig(max_length=600)
+        DataConfig(max_length=600)
     with pytest.raises(ValueError, match="min_length"):
-        synthetic.DataConfig(min_length=0)
+        DataConfig(min_length=0)
 
 
 def test_pipeline_batches_several_graphs(tiny_preset):

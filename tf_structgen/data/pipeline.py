@@ -23,6 +23,7 @@ from tf_structgen.common import features as F
 from tf_structgen.common.errors import InputError
 from tf_structgen.common.residue_constants import NUM_AMINO_ACIDS
 from tf_structgen.data import synthetic
+from tf_structgen.data.config import DataConfig
 
 EXAMPLE_SIGNATURE = {
     F.AA_PROBS: tf.TensorSpec([None, NUM_AMINO_ACIDS], tf.float32),
@@ -97,7 +98,7 @@ def dataset_from_examples(make_examples: Callable[[], Iterator[dict]],
             .prefetch(tf.data.AUTOTUNE))
 
 
-def synthetic_dataset(config: synthetic.DataConfig, *, batch_size: int,
+def synthetic_dataset(config: DataConfig, *, batch_size: int,
                       seed: int, stream: int = synthetic.TRAIN_STREAM,
                       start: int = 0, count: int | None = None,
                       reverse: bool | None = None,

@@ -6,7 +6,7 @@ import dataclasses
 import json
 from typing import Any
 
-from tf_structgen.data.synthetic import DataConfig
+from tf_structgen.data.config import DataConfig
 from tf_structgen.models.config import ModelConfig
 
 
