@@ -14,16 +14,22 @@ decoder):
 * (c) ``realistic``: 0.25 Å noise, top-1 0.85, 3% missing, 30% near decoys;
 * (d) ``hard``: 0.4 Å, top-1 0.75, 6% missing, 60% near decoys.
 
-Columns: ``forward``, ``backward``, ``ensemble`` (the network's per-position
-argmax, the paper's eq. 2), ``constrained`` (HMM Viterbi with the network's
+Columns (``--decoder``, default all): ``auto`` (``tfsg predict``'s default
+decoder with the model: ``constrained`` for the bundled one, where the two
+columns are one run), ``forward``, ``backward``, ``ensemble`` (the network's
+per-position argmax, the paper's eq. 2: ``--decoder greedy --direction ...
+--min-confidence 0``), ``constrained`` (HMM Viterbi with the network's
 emission correction, ensemble), ``hmm`` (the classical baseline alone) and the
 paper's figure where it has one. AA is over positions that have a true node,
-averaged over problems (structures). The HMM and the constrained decoder get
-the row's coordinate noise as their noise hint.
+averaged over problems (structures). The HMM-based decoders (``auto`` when
+it is ``constrained``, ``constrained``, ``hmm``) get the row's coordinate
+noise as their noise hint. ``--model`` defaults to the bundled model;
+``--decoder hmm`` alone loads no model.
 
 Usage (from the repository root):
 
-    python benchmarks/accuracy_table.py --model saved_models/structgen/2 \\
+    python benchmarks/accuracy_table.py [--model saved_models/structgen/2] \\
+        [--decoder auto forward backward ensemble constrained hmm] \\
         [--structures ../shared/data/structures] [--synthetic 50] \\
         [--rows a b c d] [--json out.json]
 """
@@ -42,6 +48,7 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 import tf_structgen  # noqa: E402,F401  (Keras 2 before TensorFlow loads)
+from benchmarks.decoder_options import add_model_option, describe, make_predictor  # noqa: E402
 from tf_structgen.data import realistic  # noqa: E402
 from tf_structgen.data.simulate import REALISM_PRESETS  # noqa: E402
 from tf_structgen.data.config import DataConfig  # noqa: E402
@@ -50,26 +57,44 @@ from tf_structgen.evaluation.structures import (  # noqa: E402
     count_correct,
     evaluate_structures,
 )
-from tf_structgen.inference.predictor import Predictor  # noqa: E402
 from tf_structgen.io.sequences import SequenceRecord  # noqa: E402
 from tf_structgen.io.structures import structure_files  # noqa: E402
 
 ROWS = {"a": ("synthetic", "paper"), "b": ("paper", "paper"),
         "c": ("realistic", "realistic"), "d": ("hard", "hard")}
 PAPER_FIGURE = {"a": 0.9949, "b": 0.9899, "c": None, "d": None}
-COLUMNS = ("forward", "backward", "ensemble", "constrained", "hmm")
+COLUMNS = ("auto", "forward", "backward", "ensemble", "constrained", "hmm")
+DIRECTIONS = ("forward", "backward", "ensemble")
 SYNTHETIC_SEED = 1_000_003  # never a training seed
 
 
-def predictors(model_dir: pathlib.Path | None, noise: float) -> dict[str, Predictor]:
-    out = {"hmm": Predictor(None, decoder="hmm", coord_noise=noise)}
-    if model_dir is not None:
-        for direction in ("forward", "backward", "ensemble"):
-            out[direction] = Predictor(model_dir, decoder="greedy", direction=direction,
-                                       min_confidence=0.0)
-        out["constrained"] = Predictor(model_dir, decoder="constrained",
-                                       direction="ensemble", coord_noise=noise)
+def predictors(model: pathlib.Path | None, columns, noise: float) -> dict:
+    """Column -> Predictor; columns that run the same decoder with the same
+    settings share one Predictor (and are threaded once)."""
+    out, seen = {}, {}
+    for column in columns:
+        if column in DIRECTIONS:
+            p = make_predictor("greedy", model, direction=column, min_confidence=0.0)
+        else:
+            p = make_predictor(column, model, coord_noise=noise)
+        key = (p.decoder, p.direction, p.min_confidence, p.coord_noise,
+               p.correction_weight, str(p.model_dir))
+        out[column] = seen.setdefault(key, p)
     return out
+
+
+def unique_threaders(threaders: dict) -> dict:
+    """One column name per distinct Predictor."""
+    first = {}
+    for name, predictor in threaders.items():
+        first.setdefault(id(predictor), name)
+    return {name: threaders[name] for name in first.values()}
+
+
+def per_column(threaders: dict, scores: dict) -> dict[str, float]:
+    """Scores of the distinct Predictors spread back to every column."""
+    by_id = {id(threaders[name]): value for name, value in scores.items()}
+    return {name: by_id[id(p)] for name, p in threaders.items()}
 
 
 def synthetic_problems(count: int):
@@ -84,25 +109,31 @@ def synthetic_problems(count: int):
 
 
 def synthetic_row(count: int, threaders: dict) -> dict[str, float]:
-    scores = {name: [] for name in threaders}
+    distinct = unique_threaders(threaders)
+    scores = {name: [] for name in distinct}
     for candidates, records, truth in synthetic_problems(count):
-        for name, predictor in threaders.items():
+        for name, predictor in distinct.items():
             correct, total = count_correct(
                 truth, [r.nodes for r in predictor.thread(candidates, records)])
             scores[name].append(correct / total)
-    return {name: float(np.mean(v)) for name, v in scores.items()}
+    return per_column(threaders, {name: float(np.mean(v)) for name, v in scores.items()})
 
 
 def structure_row(paths, realism_name: str, threaders: dict, seed: int) -> dict[str, float]:
     realism = REALISM_PRESETS[realism_name]
-    return {name: evaluate_structures(paths, p.thread, realism, seed)["aa"]
-            for name, p in threaders.items()}
+    return per_column(threaders, {
+        name: evaluate_structures(paths, p.thread, realism, seed)["aa"]
+        for name, p in unique_threaders(threaders).items()})
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=pathlib.Path, default=None,
-                        help="SavedModel version folder (omit: HMM column only)")
+    add_model_option(parser)
+    parser.add_argument("--decoder", "--decoders", dest="columns", nargs="+",
+                        default=list(COLUMNS), choices=list(COLUMNS), metavar="COLUMN",
+                        help="columns: auto (tfsg predict's default decoder), forward / "
+                             "backward / ensemble (greedy argmax), constrained, hmm "
+                             "(default: all; hmm alone loads no model)")
     parser.add_argument("--structures", default=str(REPO_ROOT.parent / "shared" / "data"
                                                     / "structures"))
     parser.add_argument("--synthetic", type=int, default=50,
@@ -113,12 +144,15 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     paths = structure_files(args.structures)
-    table = {}
-    print(f"| row | {' | '.join(COLUMNS)} | paper | time |")
-    print("|---" * (len(COLUMNS) + 3) + "|")
+    columns = [c for c in COLUMNS if c in args.columns]
+    table, decoders = {}, {}
+    print(f"| row | {' | '.join(columns)} | paper | time |")
+    print("|---" * (len(columns) + 3) + "|")
     for row in args.rows:
         source, realism_name = ROWS[row]
-        threaders = predictors(args.model, REALISM_PRESETS[realism_name].coord_noise)
+        threaders = predictors(args.model, columns,
+                               REALISM_PRESETS[realism_name].coord_noise)
+        decoders = {name: describe(p) for name, p in threaders.items()}
         start = time.perf_counter()
         if source == "synthetic":
             scores = synthetic_row(args.synthetic, threaders)
@@ -127,13 +161,15 @@ def main(argv=None) -> int:
         elapsed = time.perf_counter() - start
         table[row] = {"source": source, "realism": realism_name, **scores,
                       "paper": PAPER_FIGURE[row], "seconds": round(elapsed, 1)}
-        cells = [f"{scores[c]:.4f}" if c in scores else "-" for c in COLUMNS]
+        cells = [f"{scores[c]:.4f}" if c in scores else "-" for c in columns]
         paper = f"{PAPER_FIGURE[row]:.4f}" if PAPER_FIGURE[row] else "-"
         print(f"| ({row}) {source}/{realism_name} | {' | '.join(cells)} | {paper} "
               f"| {elapsed:.0f} s |", flush=True)
+    print("columns: " + "; ".join(f"{name} = {d}" for name, d in decoders.items()))
     if args.json:
-        args.json.write_text(json.dumps({"model": str(args.model), "structures":
-                                         args.structures, "rows": table}, indent=2))
+        args.json.write_text(json.dumps({"model": str(args.model or "bundled"), "decoders": decoders,
+                                         "structures": args.structures, "rows": table},
+                                        indent=2))
     return 0
 
 

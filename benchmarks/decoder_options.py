@@ -1,0 +1,66 @@
+"""``--model`` and ``--decoder`` for the benchmark scripts, meaning what they
+mean to ``tfsg predict``.
+
+Defaults are what a user gets today: the bundled model
+(:func:`~tf_structgen.inference.model_store.resolve_model_dir` of nothing)
+and the ``auto`` decoder (``constrained`` for a model trained with the
+emission prior, such as the bundled one, else ``unique``); the other
+settings are the CLI's defaults unless a script says otherwise. Only the
+package's public API is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+
+# tfsg predict --decoder, in its order; "auto" is its default.
+DECODERS = ("auto", "unique", "greedy", "hmm", "constrained")
+DEFAULT_DECODER = "auto"
+# tfsg predict's defaults for the other Predictor settings.
+CLI_DEFAULTS = {"direction": "ensemble", "min_confidence": 0.1, "coord_noise": 0.3}
+
+MODEL_HELP = ("SavedModel folder or version folder, as tfsg predict --model "
+              "(default: the bundled model); not used by --decoder hmm")
+
+
+def add_model_option(parser: argparse.ArgumentParser, help: str = MODEL_HELP) -> None:
+    parser.add_argument("--model", type=pathlib.Path, default=None, help=help)
+
+
+def add_decoder_option(parser: argparse.ArgumentParser, *, several: bool = False,
+                       default=DEFAULT_DECODER, choices=DECODERS, help: str = "") -> None:
+    """``--decoder`` (one name) or, with ``several``, ``--decoder A B ...``
+    (also spelt ``--decoders``)."""
+    flags = ("--decoder", "--decoders") if several else ("--decoder",)
+    parser.add_argument(*flags, dest="decoders" if several else "decoder",
+                        nargs="+" if several else None, default=default,
+                        choices=choices, metavar="DECODER", help=help or (
+                            f"{', '.join(choices)}, as tfsg predict --decoder "
+                            f"(default: {' '.join(default) if several else default})"))
+
+
+def resolved_model(decoder: str, model: pathlib.Path | None) -> pathlib.Path | None:
+    """The SavedModel version folder ``decoder`` runs with (None for hmm)."""
+    from tf_structgen.inference.model_store import resolve_model_dir
+
+    return None if decoder == "hmm" else resolve_model_dir(model)
+
+
+def make_predictor(decoder: str, model: pathlib.Path | None, **settings):
+    """A :class:`Predictor` as ``tfsg predict --decoder D --model M`` builds
+    it; ``settings`` override the CLI's defaults."""
+    from tf_structgen.inference.predictor import Predictor
+
+    return Predictor(resolved_model(decoder, model), decoder=decoder,
+                     **{**CLI_DEFAULTS, **settings})
+
+
+def describe(predictor) -> str:
+    """``auto (constrained, weight 0.1)``-like label of what a Predictor runs."""
+    details = [predictor.decoder]
+    if predictor.decoder == "constrained":
+        details.append(f"weight {predictor.correction_weight:g}")
+    if predictor.model_dir is not None:
+        details.append(str(predictor.model_dir))
+    return ", ".join(details)
