@@ -6,10 +6,18 @@ complexes (protein-like folds from :mod:`tf_structgen.data.backbone`, random
 sequences, 1-3 chains) simulated at the paper, realistic and hard presets,
 never on the real structures the accuracy table reports.
 
+``--model`` defaults to the bundled model. ``--decoder`` is the decoder the
+weight is for: ``auto`` (default: what ``tfsg predict`` runs, which must be
+``constrained``, as for the bundled model) or ``constrained`` thread each
+problem exactly as ``tfsg predict --decoder constrained`` would with the
+model exported with ``--correction-weight λ``; ``sequential`` is the previous
+release's HMM (copies threaded one after another), with which the bundled
+model's 0.1 was chosen.
+
 Usage (from the repository root):
 
-    python benchmarks/tune_correction.py --model saved_models/structgen/2 \\
-        [--weights 0 0.25 0.5 1] [--count 24]
+    python benchmarks/tune_correction.py [--model saved_models/structgen/2] \\
+        [--decoder auto|constrained|sequential] [--weights 0 0.25 0.5 1] [--count 24]
 """
 
 from __future__ import annotations
@@ -24,13 +32,14 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 import tf_structgen  # noqa: E402,F401  (Keras 2 before TensorFlow loads)
+from benchmarks.decoder_options import add_model_option, make_predictor  # noqa: E402
 from tf_structgen.common.residue_constants import encode_sequence  # noqa: E402
 from tf_structgen.data import realistic  # noqa: E402
 from tf_structgen.data.simulate import REALISM_PRESETS  # noqa: E402
 from tf_structgen.data.config import DataConfig  # noqa: E402
 from tf_structgen.decoding.hmm import HMMConfig, hmm_thread  # noqa: E402
 from tf_structgen.evaluation.structures import candidate_set, count_correct  # noqa: E402
-from tf_structgen.inference.predictor import Predictor  # noqa: E402
+from tf_structgen.io import SequenceRecord  # noqa: E402
 
 TUNING_SEED = 2_000_003  # neither a training nor a table seed
 
@@ -41,12 +50,57 @@ def problems(count: int, realism_name: str):
         chains, sim = realistic.generated_complex(
             data, realistic.RealisticConfig(), REALISM_PRESETS[realism_name],
             np.random.default_rng([TUNING_SEED, k]))
-        yield sim, [encode_sequence(s) for s, _ in chains]
+        yield sim, [s for s, _ in chains]
+
+
+def scores_as_the_cli_threads(model, decoder: str, weights, noise: float,
+                              problems_) -> np.ndarray:
+    """[problems, weights] AA, each problem threaded by Predictor.thread with
+    the weight given as a model's stored --correction-weight would be."""
+    predictors = [make_predictor(decoder, model, coord_noise=noise, correction_weight=w)
+                  for w in weights]
+    if predictors[0].decoder != "constrained":
+        raise SystemExit(f"--decoder {decoder} runs {predictors[0].decoder} with this "
+                         "model: the correction weight applies to constrained only")
+    rows = []
+    for sim, seqs in problems_:
+        records = [SequenceRecord(f"c{i}", s) for i, s in enumerate(seqs)]
+        row = []
+        for predictor in predictors:
+            result = predictor.thread(candidate_set(sim), records)
+            correct, total = count_correct(sim.truth, [a.nodes for a in result])
+            row.append(correct / total)
+        rows.append(row)
+    return np.array(rows)
+
+
+def scores_sequential(model, weights, noise: float, problems_) -> np.ndarray:
+    """[problems, weights] AA with the previous release's sequential HMM and
+    the network's correction x weight."""
+    predictor = make_predictor("constrained", model, coord_noise=noise,
+                               correction_weight=1.0)
+    rows = []
+    for sim, seqs in problems_:
+        encoded = [encode_sequence(s) for s in seqs]
+        corrections = predictor.emission_corrections(candidate_set(sim), encoded)
+        row = []
+        for w in weights:
+            decoded = hmm_thread(sim.xyz, sim.aa_probs, encoded, HMMConfig(noise=noise),
+                                 log_emission_prior=[w * c for c in corrections])
+            correct, total = count_correct(sim.truth, [d for d, _ in decoded])
+            row.append(correct / total)
+        rows.append(row)
+    return np.array(rows)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=pathlib.Path, required=True)
+    add_model_option(parser, help="SavedModel folder or version folder, as tfsg predict "
+                                  "--model (default: the bundled model)")
+    parser.add_argument("--decoder", default="auto",
+                        choices=["auto", "constrained", "sequential"],
+                        help="auto / constrained: as tfsg predict threads; sequential: "
+                             "the previous release's HMM (default: auto)")
     parser.add_argument("--weights", type=float, nargs="+", default=[0, 0.25, 0.5, 1.0])
     parser.add_argument("--presets", nargs="+", default=["paper", "realistic", "hard"])
     parser.add_argument("--count", type=int, default=24)
@@ -57,16 +111,12 @@ def main(argv=None) -> int:
     totals = np.zeros(len(args.weights))
     for name in args.presets:
         noise = REALISM_PRESETS[name].coord_noise
-        predictor = Predictor(args.model, decoder="constrained", coord_noise=noise,
-                              correction_weight=1.0)
-        scores = np.zeros((args.count, len(args.weights)))
-        for k, (sim, seqs) in enumerate(problems(args.count, name)):
-            corrections = predictor.emission_corrections(candidate_set(sim), seqs)
-            for j, w in enumerate(args.weights):
-                decoded = hmm_thread(sim.xyz, sim.aa_probs, seqs, HMMConfig(noise=noise),
-                                     log_emission_prior=[w * c for c in corrections])
-                correct, total = count_correct(sim.truth, [d for d, _ in decoded])
-                scores[k, j] = correct / total
+        if args.decoder == "sequential":
+            scores = scores_sequential(args.model, args.weights, noise,
+                                       problems(args.count, name))
+        else:
+            scores = scores_as_the_cli_threads(args.model, args.decoder, args.weights,
+                                               noise, problems(args.count, name))
         mean = scores.mean(axis=0)
         totals += mean
         print(f"| {name} | {' | '.join(f'{v:.4f}' for v in mean)} |", flush=True)
