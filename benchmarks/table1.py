@@ -41,7 +41,7 @@ from tf_structgen.inference.predictor import Predictor  # noqa: E402
 from tf_structgen.io.structures import structure_files  # noqa: E402
 from tf_structgen.training import trainer  # noqa: E402
 from tf_structgen.training.config import PRESETS  # noqa: E402
-from tf_structgen.training.metrics import mean_accuracy  # noqa: E402
+from tf_structgen.evaluation.metrics import mean_accuracy  # noqa: E402
 
 DIRECTIONS = ("forward", "ensemble")
 

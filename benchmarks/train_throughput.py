@@ -23,7 +23,7 @@ import tf_structgen  # noqa: E402,F401  (Keras 2 before TensorFlow)
 import tensorflow as tf  # noqa: E402
 
 from tf_structgen.data import pipeline  # noqa: E402
-from tf_structgen.evaluation.accuracy import pointer_loss  # noqa: E402
+from tf_structgen.training.losses import pointer_loss  # noqa: E402
 from tf_structgen.training.config import PRESETS  # noqa: E402
 from tf_structgen.training.trainer import build_model  # noqa: E402
 

@@ -166,7 +166,7 @@ def test_hmm_prior_changes_the_decoding():
 
 def test_tiny_hybrid_training_lowers_the_loss_below_the_prior(tmp_path):
     """Training the correction must beat the classical prior it starts from."""
-    from tf_structgen.evaluation.accuracy import pointer_loss
+    from tf_structgen.training.losses import pointer_loss
     from tf_structgen.training import trainer
 
     preset = PRESETS["tiny-hybrid"].replace(train__max_steps=60)
@@ -183,7 +183,7 @@ def test_tiny_hybrid_training_lowers_the_loss_below_the_prior(tmp_path):
 
 def test_local_pointer_loss_matches_a_brute_force_count(hybrid_model):
     """Softmax over the true node and the contacts of its neighbours' nodes."""
-    from tf_structgen.evaluation.accuracy import local_pointer_loss
+    from tf_structgen.training.losses import local_pointer_loss
     from tf_structgen.models.structure_generator import padded_sequences
 
     graph = _batch(PRESETS["tiny-hybrid"], 3)

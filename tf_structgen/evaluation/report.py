@@ -12,7 +12,7 @@ from tf_structgen.common.atomic import atomic_write
 from tf_structgen.common.residue_constants import ALPHABET
 from tf_structgen.evaluation import plots
 from tf_structgen.evaluation.accuracy import greedy_accuracy
-from tf_structgen.training.metrics import mean_accuracy
+from tf_structgen.evaluation.metrics import mean_accuracy
 
 
 def evaluate_batches(model, batches, directions: Sequence[str]) -> dict:

@@ -1,1 +1,1 @@
-"""Training: configs and presets, the loop, metrics."""
+"""Training: configs and presets, losses, the loop."""

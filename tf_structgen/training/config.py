@@ -26,7 +26,7 @@ class TrainConfig:
       seed: data and initialisation seed.
       keep_checkpoints: how many recent checkpoints to keep.
       local_loss_weight: weight of
-        :func:`~tf_structgen.evaluation.accuracy.local_pointer_loss` added
+        :func:`~tf_structgen.training.losses.local_pointer_loss` added
         to the paper's loss (0: the paper's loss alone).
     """
 

@@ -15,10 +15,11 @@ import tensorflow as tf
 from tf_structgen.common.atomic import atomic_write
 from tf_structgen.common.errors import InputError
 from tf_structgen.data import pipeline, synthetic
-from tf_structgen.evaluation.accuracy import greedy_accuracy, local_pointer_loss, pointer_loss
+from tf_structgen.evaluation.accuracy import greedy_accuracy
+from tf_structgen.evaluation.metrics import mean_accuracy
 from tf_structgen.models.structure_generator import StructureGenerator
 from tf_structgen.training.config import Preset
-from tf_structgen.training.metrics import mean_accuracy
+from tf_structgen.training.losses import local_pointer_loss, pointer_loss
 
 logger = logging.getLogger(__name__)
 
