@@ -76,13 +76,13 @@ from tf_structgen.decoding.config import AssemblyConfig, HMMConfig
 from tf_structgen.decoding.copies import copy_groups
 from tf_structgen.decoding.graph import CandidateGraph, LinkScores
 from tf_structgen.decoding.hmm import _check_nodes, _check_sequence, _split_prior
+from tf_structgen.decoding.junctions import junction_cost, reach
+from tf_structgen.decoding.refine import refine
 from tf_structgen.decoding.viterbi import node_marginals, viterbi
 
 logger = logging.getLogger(__name__)
 
 _FORBIDDEN = 1e6    # cost of an impossible junction (fragments overlap)
-_STRAND_RISE = 3.5  # Å per residue of a fully extended chain
-_COIL_B2 = 2.0 * 3.8 ** 2  # Å^2 per residue: mean square end-to-end distance of a coil
 # Problems smaller than this many (residues x candidates, summed over the
 # chains) are decoded in-process: starting workers costs more than it saves.
 _PARALLEL_MIN_WORK = 20_000_000
@@ -111,42 +111,6 @@ class Fragment:
     nodes: np.ndarray
     confidence: np.ndarray
     worth: float = 0.0
-
-
-def reach(steps: np.ndarray | int, config: HMMConfig) -> np.ndarray:
-    """Farthest (Å) a chain gets in ``steps`` residues, plus noise slack: a
-    step of ``ca_distance`` for one residue, an extended strand's ~3.5 Å per
-    residue beyond."""
-    steps = np.asarray(steps)
-    slack = 1.0 + config.max_sigmas * config.sigma
-    return np.where(steps <= 1, config.ca_distance, _STRAND_RISE * steps) + slack
-
-
-def junction_cost(d: np.ndarray, steps: np.ndarray, config: HMMConfig) -> np.ndarray:
-    """HMM-style cost (natural-log units) of one chain going from a node to
-    another ``steps`` residues later, ``d`` Å away.
-
-    One step: the Cα-Cα distance score. Longer: the gap (``gap_open``,
-    ``null_cost`` per further unassigned residue, ``reentry_penalty``) plus
-    the geometry: the second-neighbour range for two steps; for more, the
-    ends of an unresolved loop as far apart as a random coil's (Gaussian
-    chain) and never beyond an extended strand's reach. A geometry worse
-    than a jump costs ``jump_penalty``.
-    """
-    d = np.asarray(d, np.float64)
-    steps = np.asarray(steps)
-    sigma = config.sigma
-    z = (d - config.ca_distance) / sigma
-    one = np.minimum(0.5 * z * z, config.jump_penalty)
-    low, high = config.second_neighbour_range
-    excess2 = (np.maximum(low - d, 0.0) + np.maximum(d - high, 0.0)) / sigma
-    two = np.minimum(0.5 * excess2 ** 2, config.jump_penalty)
-    excess = np.maximum(d - reach(steps, config), 0.0) / sigma
-    coil = 1.5 * d * d / (np.maximum(steps, 1) * _COIL_B2)
-    more = np.minimum(coil + 0.5 * excess ** 2, config.jump_penalty)
-    gap = (config.gap_open + config.null_cost * np.maximum(steps - 2, 0)
-           + config.reentry_penalty)
-    return np.where(steps <= 1, one, gap + np.where(steps == 2, two, more))
 
 
 def split_fragments(nodes: np.ndarray, confidence: np.ndarray, emission: np.ndarray,
@@ -349,12 +313,33 @@ class _Decoder:
         conf[t] = marginals[t, position[nodes[t]]]
         return conf
 
+    def emission_at(self, entity: int, nodes: np.ndarray) -> np.ndarray:
+        """[n] emission log-odds of each position of ``entity`` at its node
+        in ``nodes`` (0 at nulls)."""
+        t = np.flatnonzero(nodes >= 0)
+        out = np.zeros(len(nodes))
+        out[t] = self.log_odds[self.seqs[entity][t], nodes[t]]
+        if self.priors[entity] is not None:
+            out[t] += self.priors[entity][t, nodes[t]]
+        return out
+
     def fill_gaps(self, entity: int, nodes: np.ndarray, banned: np.ndarray) -> Path:
+        """:meth:`fill_nodes` on every null run, then the whole chain's
+        confidence."""
+        nodes = self.fill_nodes(entity, nodes, banned)
+        conf = self.confidence(entity, nodes, banned)
+        return _unique(nodes.astype(np.int32), conf)
+
+    def fill_nodes(self, entity: int, nodes: np.ndarray, banned: np.ndarray,
+                   only_near: np.ndarray | None = None,
+                   within: tuple[int, int] | None = None) -> np.ndarray:
         """Threads each null run of a chain again over the free nodes (not
         ``banned``, not the chain's own) within reach of the assigned
-        residues on either side, which stay where they are; then the whole
-        chain's confidence. Recovers residues that sequential threading
-        lost to a path that has since been cut away."""
+        residues on either side, which stay where they are. Recovers
+        residues that sequential threading lost to a path that has since
+        been cut away. Only runs overlapping ``within`` (``[lo, hi)``) and
+        only runs that can reach a node of the mask ``only_near``, if given.
+        A node may come back twice (:func:`_unique`)."""
         nodes = nodes.copy()
         n = len(nodes)
         free = ~banned
@@ -364,6 +349,8 @@ class _Decoder:
         for start, stop in zip(edges[::2], edges[1::2]):
             if start == 0 and stop == n:
                 continue  # nothing to anchor on
+            if within is not None and (stop <= within[0] or start >= within[1]):
+                continue
             # Terminal runs: only the residues within reach of the anchor.
             if start == 0:
                 start = max(0, stop - _MAX_FILL)
@@ -372,7 +359,7 @@ class _Decoder:
             anchors = [t for t in (start - 1, stop) if 0 <= t < n]
             radius = float(min(reach(stop - start + 1, self.config), _MAX_FILL_RADIUS))
             region = self.near(nodes[anchors], radius) & free
-            if not region.any():
+            if not region.any() or (only_near is not None and not (region & only_near).any()):
                 continue
             index = np.concatenate([np.flatnonzero(region), nodes[anchors]])
             lo, hi = min(anchors + [start]), max(anchors + [stop - 1]) + 1
@@ -387,8 +374,7 @@ class _Decoder:
             new[np.isin(new, nodes[anchors])] = -1
             nodes[start:stop] = new
             free[new[new >= 0]] = False
-        conf = self.confidence(entity, nodes, banned)
-        return _unique(nodes.astype(np.int32), conf)
+        return nodes
 
     def thread_job(self, job: _Job) -> dict[int, list[Path]]:
         """Threads a copy group; returns per entity its copies' paths."""
@@ -557,7 +543,10 @@ def thread_assembly(xyz: np.ndarray, aa_probs: np.ndarray,
         for job in jobs:
             results.update(decoder.thread_job(job))
     decoded = _resolve_owners([results[k] for k in range(len(seqs))], decoder)
-    return _fill_all(decoded, decoder)
+    decoded = _fill_all(decoded, decoder)
+    if not assembly.refine:
+        return decoded
+    return refine(decoded, decoder, decoder.confidence)
 
 
 def _fill_all(decoded: list[list[Path]], decoder: _Decoder) -> list[list[Path]]:

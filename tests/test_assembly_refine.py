@@ -1,0 +1,182 @@
+"""Tests of tf_structgen.decoding.refine (local search over a decoded
+assembly) and of junctions (the junction geometry it scores with).
+
+Decodes are built by hand from known truths with one error planted (two
+copies exchanged at a junction, a run of one copy threaded into another
+copy's missing residues); refinement must undo exactly that error, never
+lower the assembly's score and never use a node twice.
+"""
+
+import numpy as np
+import pytest
+
+from tf_structgen.common.residue_constants import ALPHABET, encode_sequence
+from tf_structgen.data.backbone import generate_chain, pack_chains
+from tf_structgen.data.simulate import Realism, simulate
+from tf_structgen.decoding import assembly as assembly_module
+from tf_structgen.decoding.assembly import thread_assembly
+from tf_structgen.decoding.config import AssemblyConfig, HMMConfig
+from tf_structgen.decoding.hmm import _check_nodes
+from tf_structgen.decoding.junctions import junction_cost, reach
+from tf_structgen.decoding.refine import broken_runs, chain_score, refine
+
+
+def peaked(seq: np.ndarray, peak: float = 0.9) -> np.ndarray:
+    probs = np.full((len(seq), 20), (1.0 - peak) / 19)
+    probs[np.arange(len(seq)), seq] = peak
+    return probs
+
+
+def decoder_for(xyz, probs, seqs, config=HMMConfig()):
+    """The assembly decoder's own filler over a candidate set."""
+    xyz, log_odds = _check_nodes(xyz, probs, config)
+    return assembly_module._Decoder(xyz, log_odds, seqs, [None] * len(seqs), config,
+                                    AssemblyConfig())
+
+
+def total_score(decoded, decoder) -> float:
+    return sum(chain_score(nodes, decoder.emission_at(e, nodes), decoder.xyz, decoder.config)
+               for e, copies in enumerate(decoded) for nodes, _ in copies)
+
+
+def as_decoded(paths):
+    return [[(np.asarray(p, np.int32), np.where(np.asarray(p) >= 0, 0.9, 0.0).astype(np.float32))
+             for p in paths]]
+
+
+def two_copies(seed: int, n: int = 60, missing=None):
+    """Two touching copies of one chain; returns xyz, probs, seq, truth."""
+    rng = np.random.default_rng(seed)
+    chain = generate_chain(n, rng)
+    a, b = pack_chains([chain, chain], rng)
+    seq = rng.integers(0, 20, n)
+    truth, xyz, probs, size = [], [], [], 0
+    for trace, drop in zip((a, b), missing or (None, None)):
+        keep = np.ones(n, bool)
+        if drop is not None:
+            keep[drop] = False
+        t = np.full(n, -1)
+        t[keep] = size + np.arange(keep.sum())
+        size += int(keep.sum())
+        truth.append(t)
+        xyz.append(trace[keep])
+        probs.append(peaked(seq[keep]))
+    return np.vstack(xyz), np.vstack(probs), seq, truth
+
+
+# ------------------------------------------------------------ chain_score
+
+
+def test_chain_score_worked_values():
+    config = HMMConfig()
+    xyz = np.array([[0.0, 0, 0], [3.8, 0, 0], [7.6, 0, 0], [11.4, 0, 0], [40.0, 0, 0]])
+    emission = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    # Positions 1..3 on nodes 0..2 (exact steps), 0, 4 and 5 null.
+    nodes = np.array([-1, 0, 1, 2, -1, -1])
+    expected = 2.0 + 3.0 + 4.0 - config.null_cost - (config.gap_open + config.null_cost)
+    assert chain_score(nodes, emission, xyz, config) == pytest.approx(expected)
+    # A gap of two residues between nodes 2 and 3 (11.4 - 7.6 = 3.8 Å, a
+    # second-neighbour distance too short): the junction cost of that gap.
+    nodes = np.array([0, 1, 2, -1, 3, -1])
+    gap = float(junction_cost(np.array([3.8]), np.array([2]), config)[0])
+    expected = 1.0 + 2.0 + 3.0 + 5.0 - gap - config.gap_open
+    assert chain_score(nodes, emission, xyz, config) == pytest.approx(expected)
+    assert chain_score(np.full(6, -1), emission, xyz, config) == pytest.approx(
+        -6 * config.null_cost)
+
+
+def test_broken_runs_are_bounded_by_jumps():
+    config = HMMConfig()
+    xyz = np.array([[3.8 * k, 0.0, 0.0] for k in range(10)] + [[100.0, 0, 0], [103.8, 0, 0]])
+    # Positions 0-1 on the far pair, then a clean run on nodes 0..9.
+    nodes = np.array([10, 11] + list(range(10)))
+    assert broken_runs(nodes, xyz, config) == [(0, 2), (2, 12)]
+    assert broken_runs(nodes, xyz, config, max_run=5) == [(0, 2)]
+    assert broken_runs(np.arange(10), xyz, config) == []      # no broken junction
+    # A gap within reach is not broken.
+    gapped = np.array([0, 1, -1, -1, 4, 5])
+    assert broken_runs(gapped, xyz, config) == []
+    assert float(np.linalg.norm(xyz[1] - xyz[4])) < float(reach(3, config))
+
+
+# ------------------------------------------------------------ the moves
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_exchanged_copies_are_swapped_back(seed):
+    xyz, probs, seq, (ta, tb) = two_copies(seed)
+    decoder = decoder_for(xyz, probs, [seq])
+    # Exchange the copies after the position where they are farthest apart.
+    far = np.linalg.norm(xyz[ta[:-1]] - xyz[tb[1:]], axis=1) + np.linalg.norm(
+        xyz[tb[:-1]] - xyz[ta[1:]], axis=1)
+    cut = int(np.argmax(far[5:-5])) + 6
+    mixed = [np.concatenate([ta[:cut], tb[cut:]]), np.concatenate([tb[:cut], ta[cut:]])]
+    decoded = as_decoded(mixed)
+    before = total_score(decoded, decoder)
+    out = refine(decoded, decoder, decoder.confidence)
+    got = [nodes for nodes, _ in out[0]]
+    assert {tuple(g) for g in got} == {tuple(ta), tuple(tb)}
+    assert total_score(out, decoder) > before
+    for nodes, conf in out[0]:
+        assert conf.dtype == np.float32 and (conf[nodes >= 0] > 0.5).all()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_run_threaded_into_another_copy_goes_home(seed):
+    # Copy 0 misses residues 0-2; copy 1 misses nothing. The decode puts
+    # copy 1's residues 30-32 at copy 0's positions 0-2 (the same residue
+    # types there: a repeated motif) and leaves copy 1 with a gap.
+    n = 60
+    xyz, probs, seq, (t0, t1) = two_copies(seed, n, missing=(slice(0, 3), None))
+    seq[0:3] = seq[30:33]
+    probs = np.vstack([peaked(seq[t0 >= 0]), peaked(seq)])
+    decoder = decoder_for(xyz, probs, [seq])
+    wrong0 = t0.copy()
+    wrong0[0:3] = t1[30:33]
+    wrong1 = t1.copy()
+    wrong1[30:33] = -1
+    decoded = as_decoded([wrong0, wrong1])
+    before = total_score(decoded, decoder)
+    out = refine(decoded, decoder, decoder.confidence)
+    got = [nodes for nodes, _ in out[0]]
+    np.testing.assert_array_equal(got[0], t0)
+    np.testing.assert_array_equal(got[1], t1)
+    assert total_score(out, decoder) > before
+
+
+def test_a_correct_decode_is_left_alone():
+    xyz, probs, seq, truth = two_copies(3, missing=(slice(20, 24), slice(38, 42)))
+    decoder = decoder_for(xyz, probs, [seq])
+    decoded = as_decoded(truth)
+    out = refine(decoded, decoder, decoder.confidence)
+    for (nodes, conf), (old_nodes, old_conf) in zip(out[0], decoded[0]):
+        np.testing.assert_array_equal(nodes, old_nodes)
+        np.testing.assert_array_equal(conf, old_conf)   # untouched chains keep theirs
+
+
+# ---------------------------------------------- through thread_assembly
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_refinement_raises_the_score_and_keeps_nodes_unique(seed):
+    # Three touching copies at hard realism: noise, wrong scores, missing
+    # residues and near decoys, so that the decode has junctions to mend.
+    rng = np.random.default_rng(seed)
+    n = 80
+    chain = generate_chain(n, rng)
+    letters = "".join(rng.choice(list(ALPHABET), n))
+    realism = Realism(coord_noise=0.4, top1_accuracy=0.75, missing_fraction=0.06,
+                      near_decoy_fraction=0.6, node_budget=320)
+    sim = simulate([(letters, t) for t in pack_chains([chain] * 3, rng)], realism, rng)
+    seq = encode_sequence(letters)
+    config = HMMConfig(noise=0.4)
+    plain = thread_assembly(sim.xyz, sim.aa_probs, [seq], [3], config,
+                            assembly=AssemblyConfig(refine=False))
+    refined = thread_assembly(sim.xyz, sim.aa_probs, [seq], [3], config)
+    decoder = decoder_for(sim.xyz, sim.aa_probs, [seq], config)
+    assert total_score(refined, decoder) >= total_score(plain, decoder) - 1e-6
+    used = np.concatenate([nodes[nodes >= 0] for nodes, _ in refined[0]])
+    assert len(used) == len(np.unique(used))
+    for nodes, conf in refined[0]:
+        assert nodes.dtype == np.int32 and conf.dtype == np.float32
+        np.testing.assert_array_equal(conf[nodes < 0], 0.0)

@@ -1,0 +1,47 @@
+"""What it costs a chain to go from one node to another some residues later:
+the geometry of junctions between decoded pieces, in the HMM's units."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tf_structgen.decoding.config import HMMConfig
+
+_STRAND_RISE = 3.5  # Å per residue of a fully extended chain
+_COIL_B2 = 2.0 * 3.8 ** 2  # Å^2 per residue: mean square end-to-end distance of a coil
+
+
+def reach(steps: np.ndarray | int, config: HMMConfig) -> np.ndarray:
+    """Farthest (Å) a chain gets in ``steps`` residues, plus noise slack: a
+    step of ``ca_distance`` for one residue, an extended strand's ~3.5 Å per
+    residue beyond."""
+    steps = np.asarray(steps)
+    slack = 1.0 + config.max_sigmas * config.sigma
+    return np.where(steps <= 1, config.ca_distance, _STRAND_RISE * steps) + slack
+
+
+def junction_cost(d: np.ndarray, steps: np.ndarray, config: HMMConfig) -> np.ndarray:
+    """HMM-style cost (natural-log units) of one chain going from a node to
+    another ``steps`` residues later, ``d`` Å away.
+
+    One step: the Cα-Cα distance score. Longer: the gap (``gap_open``,
+    ``null_cost`` per further unassigned residue, ``reentry_penalty``) plus
+    the geometry: the second-neighbour range for two steps; for more, the
+    ends of an unresolved loop as far apart as a random coil's (Gaussian
+    chain) and never beyond an extended strand's reach. A geometry worse
+    than a jump costs ``jump_penalty``.
+    """
+    d = np.asarray(d, np.float64)
+    steps = np.asarray(steps)
+    sigma = config.sigma
+    z = (d - config.ca_distance) / sigma
+    one = np.minimum(0.5 * z * z, config.jump_penalty)
+    low, high = config.second_neighbour_range
+    excess2 = (np.maximum(low - d, 0.0) + np.maximum(d - high, 0.0)) / sigma
+    two = np.minimum(0.5 * excess2 ** 2, config.jump_penalty)
+    excess = np.maximum(d - reach(steps, config), 0.0) / sigma
+    coil = 1.5 * d * d / (np.maximum(steps, 1) * _COIL_B2)
+    more = np.minimum(coil + 0.5 * excess ** 2, config.jump_penalty)
+    gap = (config.gap_open + config.null_cost * np.maximum(steps - 2, 0)
+           + config.reentry_penalty)
+    return np.where(steps <= 1, one, gap + np.where(steps == 2, two, more))
