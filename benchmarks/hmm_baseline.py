@@ -2,14 +2,22 @@
 
 Every chain of ``dev_chains_ca.json.gz`` (its SEQRES, NaN coordinates for the
 residues unobserved in the structure) is simulated under each realism preset
-with a fixed seed, threaded with :func:`hmm_thread` (``HMMConfig`` defaults,
-the preset's coordinate noise as the noise hint), and scored by AA: the
-fraction of the positions that have a true node whose assigned node is that
-node, averaged over chains.
+with a fixed seed, threaded by each ``--decoder`` with the preset's
+coordinate noise as the noise hint, and scored by AA: the fraction of the
+positions that have a true node whose assigned node is that node, averaged
+over chains.
+
+Decoders: ``hmm`` (default) is the baseline as a user runs it,
+``tfsg predict --decoder hmm`` (the assembly decoder, no network);
+``sequential`` is the previous release's :func:`hmm_thread` (``HMMConfig``
+defaults), which this script measured before; ``auto`` (tfsg predict's
+default), ``constrained``, ``unique`` and ``greedy`` run with ``--model``
+(default: the bundled model), for comparison.
 
 Usage (from the repository root):
 
     python benchmarks/hmm_baseline.py [--data PATH] [--presets paper hard]
+        [--decoder hmm sequential auto] [--model saved_models/structgen]
         [--split all|tune|heldout] [--limit N]
 """
 
@@ -28,6 +36,12 @@ import numpy as np
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from benchmarks.decoder_options import (  # noqa: E402
+    DECODERS,
+    add_decoder_option,
+    add_model_option,
+    make_predictor,
+)
 from tf_structgen.common.residue_constants import encode_sequence  # noqa: E402
 from tf_structgen.data.simulate import (  # noqa: E402
     REALISM_PRESETS,
@@ -35,6 +49,7 @@ from tf_structgen.data.simulate import (  # noqa: E402
     simulate,
 )
 from tf_structgen.decoding.hmm import HMMConfig, hmm_thread  # noqa: E402
+from tf_structgen.io import CandidateSet, SequenceRecord  # noqa: E402
 
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "dev_chains_ca.json.gz"
 
@@ -59,16 +74,37 @@ def load_chains(path: pathlib.Path,
                 split == "tune")]
 
 
-def run_preset(chains, preset: str, seed: int) -> tuple[float, float, float]:
+def threader(decoder: str, model, noise: float):
+    """(sim, seq) -> nodes of the one chain, as ``decoder`` threads it."""
+    if decoder == "sequential":
+        config = HMMConfig(noise=noise)
+
+        def thread(sim, seq):
+            [(nodes, _)] = hmm_thread(sim.xyz, sim.aa_probs, [encode_sequence(seq)],
+                                      config)
+            return nodes
+        return thread
+    predictor = make_predictor(decoder, model, coord_noise=noise)
+
+    def thread(sim, seq):
+        [chain] = predictor.thread(CandidateSet(xyz=sim.xyz, aa_probs=sim.aa_probs),
+                                   [SequenceRecord("A", seq)])
+        return chain.nodes
+    return thread
+
+
+def run_preset(chains, preset: str, seed: int, decoder: str = "hmm",
+               model=None) -> tuple[float, float, float]:
     """Returns (AA mean over chains, wall and CPU ms of threading per chain)."""
     realism = REALISM_PRESETS[preset]
-    config = HMMConfig(noise=realism.coord_noise)
+    thread = threader(decoder, model, realism.coord_noise)
     accuracies, wall, cpu = [], 0.0, 0.0
+    for k, seq, ca in chains[:1]:  # warm-up: the first network call builds the graph
+        thread(simulate([(seq, ca)], realism, np.random.default_rng([seed, k])), seq)
     for k, seq, ca in chains:
         sim = simulate([(seq, ca)], realism, np.random.default_rng([seed, k]))
         start, start_cpu = time.perf_counter(), time.process_time()
-        [(nodes, _)] = hmm_thread(sim.xyz, sim.aa_probs, [encode_sequence(seq)],
-                                  config)
+        nodes = thread(sim, seq)
         wall += time.perf_counter() - start
         cpu += time.process_time() - start_cpu
         truth = sim.truth[0]
@@ -86,6 +122,14 @@ def main(argv=None) -> None:
     parser.add_argument("--presets", nargs="+", default=["paper", "realistic",
                                                          "hard"],
                         choices=sorted(REALISM_PRESETS))
+    add_decoder_option(parser, several=True, default=["hmm"],
+                       choices=("sequential",) + DECODERS,
+                       help="hmm (default: tfsg predict --decoder hmm), sequential (the "
+                            "previous release's hmm_thread), auto, unique, greedy, "
+                            "constrained (tfsg predict's network decoders, with --model)")
+    add_model_option(parser, help="SavedModel for auto, unique, greedy and constrained "
+                                  "(default: the bundled model); not used by hmm and "
+                                  "sequential")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--split", default="all",
                         choices=["all", "tune", "heldout"],
@@ -98,12 +142,13 @@ def main(argv=None) -> None:
     chains = load_chains(args.data, args.split)[:args.limit]
     residues = np.mean([len(seq) for _, seq, _ in chains])
     print(f"{len(chains)} chains, {residues:.0f} residues per chain on average")
-    print(f"{'preset':<10} {'chains':>6} {'AA mean':>8} {'ms/chain':>9} "
+    print(f"{'preset':<10} {'decoder':<11} {'chains':>6} {'AA mean':>8} {'ms/chain':>9} "
           f"{'cpu ms/chain':>12}")
     for preset in args.presets:
-        accuracy, wall, cpu = run_preset(chains, preset, args.seed)
-        print(f"{preset:<10} {len(chains):>6} {accuracy:>8.4f} {wall:>9.1f} "
-              f"{cpu:>12.1f}", flush=True)
+        for decoder in args.decoders:
+            accuracy, wall, cpu = run_preset(chains, preset, args.seed, decoder, args.model)
+            print(f"{preset:<10} {decoder:<11} {len(chains):>6} {accuracy:>8.4f} "
+                  f"{wall:>9.1f} {cpu:>12.1f}", flush=True)
 
 
 if __name__ == "__main__":
