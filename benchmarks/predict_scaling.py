@@ -2,13 +2,14 @@
 
 Builds candidate sets of m nodes from real chains (dev_chains_ca.json.gz,
 translated apart so chains do not overlap, simulated at a realism preset,
-decoys up to m nodes), threads them with the bundled SavedModel (`unique`
-decoder) and with the HMM, each in a fresh subprocess, and prints wall time
-(model load excluded and included) and the child's peak RSS.
+decoys up to m nodes), threads them with each ``--decoder`` (default:
+``auto`` with the bundled model, what ``tfsg predict`` runs, and ``hmm``;
+tfsg predict's other defaults), each in a fresh subprocess, and prints wall
+time (model load excluded and included) and the child's peak RSS.
 
 Usage (from the repository root):
 
-    python benchmarks/predict_scaling.py [--nodes 500 5000 20000] [--decoders unique hmm]
+    python benchmarks/predict_scaling.py [--nodes 500 5000 20000] [--decoder auto hmm]
         [--realism realistic] [--model saved_models/structgen]
 """
 
@@ -23,6 +24,10 @@ import sys
 import tempfile
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from benchmarks.decoder_options import add_decoder_option, add_model_option  # noqa: E402
+
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "dev_chains_ca.json.gz"
 
 CHILD = r"""
@@ -30,15 +35,14 @@ import json, resource, sys, time
 t0 = time.perf_counter()
 import numpy as np
 import tf_structgen
-from tf_structgen.inference.predictor import Predictor
-from tf_structgen.inference.model_store import resolve_model_dir
+sys.path.insert(0, sys.argv[6])
+from benchmarks.decoder_options import make_predictor
 from tf_structgen.io import read_candidates, read_sequences
 from tf_structgen.evaluation.structures import count_correct
 cands_path, fasta, truth_path, decoder, model = sys.argv[1:6]
 cands = read_candidates(cands_path)
 records = read_sequences(fasta)
-predictor = Predictor(None if decoder == "hmm" else resolve_model_dir(model or None),
-                      decoder=decoder, coord_noise=0.3)
+predictor = make_predictor(decoder, model or None)
 t1 = time.perf_counter()
 result = predictor.thread(cands, records)
 t2 = time.perf_counter()
@@ -46,6 +50,7 @@ truth = [np.array([-1 if v is None else v for v in c["nodes"]])
          for c in json.load(open(truth_path))["chains"]]
 correct, total = count_correct(truth, [c.nodes for c in result])
 print(json.dumps({"thread_s": t2 - t1, "total_s": t2 - t0, "aa": correct / total,
+                  "decoder": predictor.decoder,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -53,7 +58,6 @@ print(json.dumps({"thread_s": t2 - t1, "total_s": t2 - t0, "aa": correct / total
 def build_set(chains, m, realism, out_dir):
     import numpy as np
 
-    sys.path.insert(0, str(REPO_ROOT))
     from tf_structgen.data.simulate import REALISM_PRESETS, chain_from_record, simulate
     from tf_structgen.io import CandidateSet, write_assignments, write_candidates
 
@@ -84,14 +88,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default=str(DEFAULT_DATA))
     parser.add_argument("--nodes", type=int, nargs="+", default=[500, 2000, 5000, 20000])
-    parser.add_argument("--decoders", nargs="+", default=["unique", "hmm"])
+    add_decoder_option(parser, several=True, default=["auto", "hmm"])
     parser.add_argument("--realism", default="realistic")
-    parser.add_argument("--model", default="")
+    add_model_option(parser)
     parser.add_argument("--plot", default="", help="Write time and peak RSS vs nodes here (PNG).")
     args = parser.parse_args()
     rows = []
     chains = json.load(gzip.open(args.data))
-    print(f"{'nodes':>6} {'chains':>6} {'residues':>8} {'decoder':>7} {'thread s':>9} "
+    print(f"{'nodes':>6} {'chains':>6} {'residues':>8} {'decoder':>16} {'thread s':>9} "
           f"{'total s':>8} {'peak RSS MB':>11} {'AA':>6}")
     with tempfile.TemporaryDirectory() as tmp:
         for m in args.nodes:
@@ -99,14 +103,16 @@ def main():
                 chains, m, args.realism, pathlib.Path(tmp))
             for decoder in args.decoders:
                 run = subprocess.run([sys.executable, "-c", CHILD, str(cands), str(fasta),
-                                      str(truth), decoder, args.model],
+                                      str(truth), decoder, str(args.model or ""),
+                                      str(REPO_ROOT)],
                                      capture_output=True, text=True)
                 if run.returncode != 0:
                     print(f"{m:>6} {decoder}: failed\n{run.stderr[-1500:]}")
                     continue
                 r = json.loads(run.stdout.strip().splitlines()[-1])
                 rows.append((nodes, decoder, r))
-                print(f"{nodes:>6} {n_chains:>6} {residues:>8} {decoder:>7} {r['thread_s']:>9.2f} "
+                label = decoder if r["decoder"] == decoder else f"{decoder}={r['decoder']}"
+                print(f"{nodes:>6} {n_chains:>6} {residues:>8} {label:>16} {r['thread_s']:>9.2f} "
                       f"{r['total_s']:>8.2f} {r['peak_rss_mb']:>11.0f} {r['aa']:>6.3f}", flush=True)
 
     if args.plot:
