@@ -54,27 +54,10 @@ def simulate(
     """
     configure_logging(verbose)
     with user_errors(verbose):
-        from tf_structgen.common.atomic import atomic_write
-        from tf_structgen.evaluation.structures import (candidate_set, simulate_structure,
-                                                          with_numbering_gaps)
-        from tf_structgen.io import read_structure_chains, write_assignments, write_candidates
+        from tf_structgen.evaluation.structures import simulate_structure_file
 
         settings = build_realism(realism, noise, top1, missing, decoys, node_budget, near_decoys)
-        chains = [with_numbering_gaps(c) for c in read_structure_chains(structure)]
-        sim = simulate_structure(chains, settings, seed)
-        cands = candidate_set(sim)
-        if len(chains) == 1:
-            cands = dataclasses.replace(cands, sequence=chains[0].sequence)
-        write_candidates(cands, out)
-        if truth is not None:
-            write_assignments(truth, "truth", [
-                {"id": c.id, "sequence": c.sequence,
-                 "nodes": [int(v) if v >= 0 else None for v in t],
-                 "confidence": [1.0 if v >= 0 else 0.0 for v in t]}
-                for c, t in zip(chains, sim.truth)])
-        if fasta is not None:
-            with atomic_write(fasta) as f:
-                for c in chains:
-                    f.write(f">{c.id}\n{c.sequence}\n")
+        sim, chains = simulate_structure_file(structure, settings, seed, out,
+                                              truth=truth, fasta=fasta)
     typer.echo(f"{sim.num_nodes} candidates for {len(chains)} chain(s) "
                f"({sum(len(c.sequence) for c in chains)} residues) written to {out}")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -11,7 +13,8 @@ import numpy as np
 from tf_structgen.common.residue_constants import ALPHABET, encode_sequence
 from tf_structgen.data.simulate import Realism, Simulation, simulate
 from tf_structgen.evaluation.detector import detector_accuracy, detector_confusion
-from tf_structgen.io import CandidateSet, ChainRecord, SequenceRecord, read_structure_chains
+from tf_structgen.io import (CandidateSet, ChainRecord, SequenceRecord, read_structure_chains,
+                             write_assignments, write_candidates, write_fasta)
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +65,56 @@ def simulate_structure(chains: Sequence[ChainRecord], realism: Realism,
 
 def candidate_set(sim: Simulation) -> CandidateSet:
     return CandidateSet(xyz=sim.xyz, aa_probs=sim.aa_probs)
+
+
+def write_truth(path: str | os.PathLike, chains: Sequence[ChainRecord],
+                truth: Sequence[np.ndarray]) -> None:
+    """The true node of every residue as an assignment file (model "truth").
+
+    Residues without a node get ``null`` and confidence 0, the others
+    confidence 1.
+    """
+    write_assignments(path, "truth", [
+        {"id": c.id, "sequence": c.sequence,
+         "nodes": [int(v) if v >= 0 else None for v in t],
+         "confidence": [1.0 if v >= 0 else 0.0 for v in t]}
+        for c, t in zip(chains, truth)])
+
+
+def simulate_structure_file(structure: str | os.PathLike, realism: Realism, seed: int,
+                            out: str | os.PathLike, *,
+                            truth: str | os.PathLike | None = None,
+                            fasta: str | os.PathLike | None = None
+                            ) -> tuple[Simulation, list[ChainRecord]]:
+    """``tfsg simulate``: one PDB/mmCIF file -> candidate file (+ truth, FASTA).
+
+    All protein chains are simulated together, with numbering gaps filled
+    (:func:`with_numbering_gaps`). A single chain's sequence goes into the
+    candidate file too.
+
+    Args:
+      structure: PDB or mmCIF file.
+      realism: simulation settings.
+      seed: random seed.
+      out: candidate file to write (its suffix picks the format).
+      truth: if given, write the true node of every residue here
+        (:func:`write_truth`).
+      fasta: if given, write the chains' sequences here.
+
+    Returns:
+      The simulation and the chains it was made from.
+    """
+    chains = [with_numbering_gaps(c) for c in read_structure_chains(structure)]
+    sim = simulate_structure(chains, realism, seed)
+    cands = candidate_set(sim)
+    if len(chains) == 1:
+        cands = dataclasses.replace(cands, sequence=chains[0].sequence)
+    write_candidates(cands, out)
+    if truth is not None:
+        write_truth(truth, chains, sim.truth)
+    if fasta is not None:
+        write_fasta(fasta, chains)
+    return sim, chains
 
 
 def _residue_keys(numbers) -> list[tuple[int, int]]:

@@ -18,6 +18,7 @@ import string
 from collections.abc import Iterator, Sequence
 
 from tf_structgen.common import residue_constants as rc
+from tf_structgen.common.atomic import atomic_write
 from tf_structgen.common.errors import InputError
 from tf_structgen.io.input_files import read_text
 
@@ -234,6 +235,19 @@ def read_sequences(arg: str | os.PathLike) -> list[SequenceRecord]:
     logger.info("Read %d sequence(s): %s", len(records),
                 ", ".join(f"{r.id} ({len(r.sequence)} aa)" for r in records))
     return records
+
+
+def write_fasta(path: str | os.PathLike, records: Sequence) -> None:
+    """Writes one ``>id`` line and one sequence line per record, atomically.
+
+    Args:
+      path: output FASTA file.
+      records: objects with ``id`` and ``sequence`` (:class:`SequenceRecord`,
+        :class:`~tf_structgen.io.structures.ChainRecord`, ...).
+    """
+    with atomic_write(path) as f:
+        for record in records:
+            f.write(f">{record.id}\n{record.sequence}\n")
 
 
 def _fresh_chain_ids(max_length: int) -> Iterator[str]:
