@@ -30,31 +30,13 @@ def evaluate(
         return _evaluate_structures(structures, realism, model, decoder, direction,
                                     seed or 0, out, verbose)
     with user_errors(verbose):
-        from tf_structgen.data import pipeline
-        from tf_structgen.evaluation.report import (evaluate_batches, example_figures,
-                                                     write_report)
-        from tf_structgen.models import DIRECTIONS
-        from tf_structgen.training.trainer import load_trained_model, validation_batches
+        from tf_structgen.training.evaluate_run import evaluate_run
 
         if count < 1:
             raise fail("--count must be at least 1")
-        model, preset, step = load_trained_model(run_dir)
-        if dataset is not None:
-            examples = pipeline.load_examples(dataset)
-            batches = pipeline.dataset_from_examples(
-                lambda: iter(examples), preset.train.batch_size,
-                with_xyz=bool(examples) and "xyz" in examples[0])
-            source = str(dataset)
-        else:
-            batches = validation_batches(preset, count=count, seed=seed)
-            source = f"seeded validation set ({count} proteins, seed {seed if seed is not None else preset.train.seed})"
-        report = evaluate_batches(model, batches, DIRECTIONS)
-        report |= {"run_dir": str(run_dir), "step": step, "dataset": source,
-                   "pointer": preset.model.pointer,
-                   "data_source": preset.data.source if dataset is None else dataset.name}
-        files = write_report(report, out)
-        files += example_figures(model, next(iter(batches)), out)
-    typer.echo(f"{report['num_proteins']} proteins from {source}; model step {step}")
+        report, files = evaluate_run(run_dir, out, dataset=dataset, count=count, seed=seed)
+    typer.echo(f"{report['num_proteins']} proteins from {report['dataset']}; "
+               f"model step {report['step']}")
     for direction, aa in report["aa"].items():
         typer.echo(f"AA {direction:<8} {aa:.4f}")
     typer.echo("wrote " + ", ".join(str(f) for f in files))
@@ -64,12 +46,9 @@ def _evaluate_structures(spec, realism, model, decoder, direction, seed, out, ve
     from .simulate import build_realism
 
     with user_errors(verbose):
-        import json
         from rich.progress import Progress
 
-        from tf_structgen.common.atomic import atomic_write
-        from tf_structgen.evaluation.report import structures_figures
-        from tf_structgen.evaluation.structures import evaluate_structures
+        from tf_structgen.evaluation.report import structures_report, write_structures_report
         from tf_structgen.inference.model_store import resolve_model_dir
         from tf_structgen.inference.predictor import Predictor
         from tf_structgen.io.structures import structure_files
@@ -81,14 +60,10 @@ def _evaluate_structures(spec, realism, model, decoder, direction, seed, out, ve
                               coord_noise=max(settings.coord_noise, 0.1))
         with Progress(transient=True) as progress:
             task = progress.add_task("structures", total=len(paths))
-            report = evaluate_structures(paths, predictor.thread, settings, seed,
-                                         on_done=lambda: progress.advance(task))
-        report |= {"model": predictor.name, "decoder": predictor.decoder, "direction": direction,
-                   "realism": realism, "seed": seed}
-        out.mkdir(parents=True, exist_ok=True)
-        with atomic_write(out / "structures_report.json") as f:
-            json.dump(report, f, indent=2)
-        files = [out / "structures_report.json", *structures_figures(report, out)]
+            report = structures_report(paths, predictor, settings, realism_name=realism,
+                                       direction=direction, seed=seed,
+                                       on_done=lambda: progress.advance(task))
+        files = write_structures_report(report, out)
     for row in report["structures"]:
         typer.echo(f"{row['structure']:<24} chains {row['chains']:>2}  "
                    f"positions {row['positions']:>5}  AA {row['aa']:.4f}")
@@ -105,14 +80,12 @@ def make_dataset(
 ):
     """Write a seeded paper-protocol dataset (forward sequences) to a file."""
     with user_errors():
-        from tf_structgen.data import pipeline, synthetic
+        from tf_structgen.data import pipeline
         from tf_structgen.training.config import PRESETS
 
         if preset not in PRESETS:
             raise fail(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
         if count < 1:
             raise fail("--count must be at least 1")
-        n = pipeline.save_examples(out, synthetic.paper_examples(
-            PRESETS[preset].data, seed=seed, stream=synthetic.VALIDATION_STREAM,
-            count=count, reverse=False))
+        n = pipeline.save_validation_examples(out, PRESETS[preset].data, count=count, seed=seed)
     typer.echo(f"wrote {n} proteins to {out}")

@@ -140,6 +140,15 @@ def save_examples(path: str | os.PathLike, examples: Iterable[dict]) -> int:
     return count
 
 
+def save_validation_examples(path: str | os.PathLike, config: DataConfig, *,
+                             count: int, seed: int) -> int:
+    """Saves the first ``count`` paper-protocol examples of the validation
+    stream of ``config`` (forward sequences) with :func:`save_examples`."""
+    return save_examples(path, synthetic.paper_examples(
+        config, seed=seed, stream=synthetic.VALIDATION_STREAM, count=count,
+        reverse=False))
+
+
 def load_examples(path: str | os.PathLike) -> list[dict[str, np.ndarray]]:
     """Reads a dataset written by :func:`save_examples`."""
     try:

@@ -13,6 +13,7 @@ from tf_structgen.common.residue_constants import ALPHABET
 from tf_structgen.evaluation import plots
 from tf_structgen.evaluation.accuracy import greedy_accuracy
 from tf_structgen.evaluation.metrics import mean_accuracy
+from tf_structgen.evaluation.structures import evaluate_structures
 
 
 def evaluate_batches(model, batches, directions: Sequence[str]) -> dict:
@@ -79,6 +80,39 @@ def write_report(report: dict, out_dir: str | Path) -> list[Path]:
         files += detector_figures(detector, accuracy, report["detector_confusion"],
                                   f"{model}; {data}", out_dir)
     return files
+
+
+def structures_report(paths: Sequence[Path], predictor, realism, *, realism_name: str,
+                      direction: str, seed: int, on_done=None) -> dict:
+    """:func:`evaluate_structures` with ``predictor.thread``, plus what ran.
+
+    Args:
+      paths: PDB/mmCIF files.
+      predictor: a :class:`~tf_structgen.inference.predictor.Predictor` (its
+        ``thread``, ``name`` and ``decoder`` are used).
+      realism: simulation settings (a ``Realism``).
+      realism_name: the preset name, for the report.
+      direction: the predictor's direction, for the report.
+      seed: base seed of the simulations.
+      on_done: called after each structure (progress).
+
+    Returns:
+      The JSON-ready report, with ``model``, ``decoder``, ``direction``,
+      ``realism`` and ``seed``.
+    """
+    report = evaluate_structures(paths, predictor.thread, realism, seed, on_done=on_done)
+    report |= {"model": predictor.name, "decoder": predictor.decoder, "direction": direction,
+               "realism": realism_name, "seed": seed}
+    return report
+
+
+def write_structures_report(report: dict, out_dir: str | Path) -> list[Path]:
+    """Writes ``structures_report.json`` and the Fig. 5a / 5b PNGs into ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_write(out_dir / "structures_report.json") as f:
+        json.dump(report, f, indent=2)
+    return [out_dir / "structures_report.json", *structures_figures(report, out_dir)]
 
 
 def structures_figures(report: dict, out_dir: str | Path) -> list[Path]:
