@@ -83,19 +83,12 @@ def _predict_batch(predictor, jobs, inputs, sequence, out, fmt) -> int:
 
 def _predict_beam(jobs, inputs, sequence, out, fmt, runner, beam_options, model_dir,
                   **predictor_kwargs):
-    from tf_structgen.inference.beam_pipeline import run_pipeline
-
-    for old in out.glob("errors-*.txt"):
-        old.unlink()
-    planned = list(jobs.batch_outputs(inputs, out, fmt))
-    done = run_pipeline(planned, out, model_dir=str(model_dir) if model_dir else None,
-                        sequence_arg=sequence, runner=runner, pipeline_args=beam_options,
-                        **predictor_kwargs)
-    errors = [line for f in sorted(out.glob("errors-*.txt"))
-              for line in f.read_text().splitlines() if line]
+    done, planned, errors = jobs.predict_batch_beam(
+        inputs, sequence, out, fmt, runner=runner, pipeline_args=beam_options,
+        model_dir=model_dir, **predictor_kwargs)
     for line in errors:
         typer.echo(f"error: {line}", err=True)
     typer.echo(f"{done - len(errors)}/{done} files threaded into {out} "
-               f"({len(planned) - done} already done, skipped)")
+               f"({planned - done} already done, skipped)")
     if errors:
         raise typer.Exit(1)

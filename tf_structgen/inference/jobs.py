@@ -113,3 +113,43 @@ def batch_outputs(inputs: Sequence[Path], out_dir: Path, fmt: str
             raise InputError(f"{path}: two inputs would write {stem}.{fmt}")
         seen.add(stem)
         yield path, out_dir / f"{stem}.{fmt}", out_dir / f"{stem}.assignments.json"
+
+
+# The Beam pipeline's error report: beam_pipeline.run_pipeline writes the
+# failed files' messages as text shards OUT/errors-SS.txt.
+ERROR_FILES = "errors-*.txt"
+
+
+def clear_error_files(out_dir: Path) -> None:
+    """Removes the error report of an earlier Beam run in ``out_dir``."""
+    for old in out_dir.glob(ERROR_FILES):
+        old.unlink()
+
+
+def read_error_files(out_dir: Path) -> list[str]:
+    """The error lines of the Beam run in ``out_dir``, shard by shard."""
+    return [line for f in sorted(out_dir.glob(ERROR_FILES))
+            for line in f.read_text().splitlines() if line]
+
+
+def predict_batch_beam(inputs: Sequence[Path], sequence_arg: str | None, out_dir: Path,
+                       fmt: str, *, runner: str, pipeline_args: Sequence[str],
+                       model_dir: Path | None, **predictor_kwargs
+                       ) -> tuple[int, int, list[str]]:
+    """Batch mode on Apache Beam (see :mod:`tf_structgen.inference.beam_pipeline`).
+
+    Files whose outputs both exist are skipped; a failed file does not stop
+    the others and leaves one line in the error report.
+
+    Returns:
+      ``(processed, planned, errors)``: files processed (not skipped), files
+      in the batch, and the error lines of this run.
+    """
+    from tf_structgen.inference.beam_pipeline import run_pipeline
+
+    clear_error_files(out_dir)
+    planned = list(batch_outputs(inputs, out_dir, fmt))
+    done = run_pipeline(planned, out_dir, model_dir=str(model_dir) if model_dir else None,
+                        sequence_arg=sequence_arg, runner=runner, pipeline_args=pipeline_args,
+                        **predictor_kwargs)
+    return done, len(planned), read_error_files(out_dir)
