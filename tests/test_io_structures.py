@@ -55,6 +55,39 @@ def test_gap_first_altloc_and_calcium_ions():
                                atol=1e-4)
 
 
+def pdb_ca(record: str, serial: int, resname: str, number: int, xyz) -> str:
+    x, y, z = xyz
+    return (f"{record:<6}{serial:>5}  CA  {resname:>3} A{number:>4}    "
+            f"{x:8.3f}{y:8.3f}{z:8.3f}  1.00 20.00           C\n")
+
+
+def test_free_amino_acid_ligands_are_not_part_of_the_chain(tmp_path):
+    # ATOM ALA 1-3, a selenomethionine (HETATM, linked) at 4, ALA 5, then a
+    # free glycine ligand (HETATM GLY 301) 20 Å away, as in 6r79.
+    lines = [pdb_ca("ATOM", k, "ALA", k, (3.8 * (k - 1), 0, 0)) for k in (1, 2, 3)]
+    lines.append(pdb_ca("HETATM", 4, "MSE", 4, (3.8 * 3, 0, 0)))
+    lines.append(pdb_ca("ATOM", 5, "ALA", 5, (3.8 * 4, 0, 0)))
+    lines.append(pdb_ca("HETATM", 6, "GLY", 301, (20.0, 20.0, 0)))
+    path = tmp_path / "ligand.pdb"
+    path.write_text("".join(lines) + "END\n")
+    [chain] = read_structure_chains(path)
+    assert chain.sequence == "AAAMA"
+    assert chain.residue_numbers.tolist() == [1, 2, 3, 4, 5]
+    # 6r79 (wwPDB, CC0; copied from ../shared/data) has 65 such glycines
+    # after its chains: each chain is its polymer only (gaps: B, D 2, C 1).
+    chains = read_structure_chains(DATA / "6r79.pdb.gz")
+    assert [len(c.sequence) for c in chains] == [220, 218, 218, 218]
+    assert all(c.residue_numbers.max() < 300 for c in chains)
+
+
+def test_a_peptide_given_only_as_hetatm_is_kept(tmp_path):
+    lines = [pdb_ca("HETATM", k, "GLY", k, (3.8 * (k - 1), 0, 0)) for k in (1, 2, 3)]
+    path = tmp_path / "peptide.pdb"
+    path.write_text("".join(lines) + "END\n")
+    [chain] = read_structure_chains(path)
+    assert chain.sequence == "GGG"
+
+
 @pytest.mark.parametrize("name", ["1A8O.pdb", "1QL2.cif"])
 def test_uncompressed_files(tmp_path, name):
     path = tmp_path / name

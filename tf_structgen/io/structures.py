@@ -148,6 +148,36 @@ def structure_files(spec: str) -> list[Path]:
     return expand_paths(spec, STRUCTURE_SUFFIXES, "PDB/mmCIF")
 
 
+_LINKED_CA = 4.5  # Å: a HETATM amino acid this close to a chain residue's CA is part of it
+
+
+def _linked(residues: list) -> list:
+    """Drops HETATM amino acids that are not part of the polymer.
+
+    Modified residues (MSE, ...) are HETATM records inside the chain; free
+    amino acids bound as ligands (a GLY in a pocket) are HETATM records
+    too, after the polymer. A HETATM residue is kept when its CA is within
+    ``_LINKED_CA`` of the CA of a kept neighbour in file order (chains of
+    modified residues are followed). A chain with no ATOM residue keeps
+    all of them (a peptide given as HETATM).
+    """
+    hetero = np.array([a.get_parent().id[0].startswith("H_") for _, a in residues], bool)
+    if not hetero.any() or hetero.all():
+        return residues
+    xyz = np.array([a.coord for _, a in residues], dtype=np.float64)
+    keep = ~hetero
+    with np.errstate(invalid="ignore", over="ignore"):
+        step = np.linalg.norm(xyz[1:] - xyz[:-1], axis=1) <= _LINKED_CA
+    changed = True
+    while changed:
+        grow = keep.copy()
+        grow[1:] |= keep[:-1] & step
+        grow[:-1] |= keep[1:] & step
+        changed = bool((grow != keep).any())
+        keep = grow
+    return [r for r, k in zip(residues, keep) if k]
+
+
 def read_structure_chains(path: str | os.PathLike) -> list[ChainRecord]:
     """Reads the Cα trace of every protein chain in the first model.
 
@@ -171,6 +201,7 @@ def read_structure_chains(path: str | os.PathLike) -> list[ChainRecord]:
             # a multi-character altloc only fails when the altlocs are sorted.
             raise InputError(f"{path}: cannot read chain {chain.id!r} "
                              f"({one_line(e)})") from None
+        residues = _linked(residues)
         if not residues:
             continue
         with np.errstate(over="ignore"):
