@@ -40,6 +40,10 @@ which residue of which entity) and decides copies and owners jointly:
 5. *Gaps.* Every null run of every chain is threaded again over the free
    nodes within reach of the residues on either side (:meth:`_Decoder.
    fill_gaps`): residues lost to paths that were cut away come back.
+6. *Refinement.* A local search over the whole assembly (:mod:`.refine`)
+   exchanges two copies' tails where both jump and the exchange joins
+   both, and moves runs between jumps into the gap of the chain they fit,
+   each move kept only if it raises the assembly's HMM score.
 
 With ``copies=None`` (``tfsg predict --copies auto``) an entity's copies are
 threaded until one explains fewer than ``min_copy_fraction`` of the first
