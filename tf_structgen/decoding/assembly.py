@@ -80,7 +80,7 @@ from tf_structgen.decoding.config import AssemblyConfig, HMMConfig
 from tf_structgen.decoding.copies import copy_groups
 from tf_structgen.decoding.graph import CandidateGraph, LinkScores
 from tf_structgen.decoding.hmm import _check_nodes, _check_sequence, _split_prior
-from tf_structgen.decoding.junctions import junction_cost, reach
+from tf_structgen.decoding.junctions import junction_cost, null_runs, reach, unique_nodes
 from tf_structgen.decoding.refine import refine
 from tf_structgen.decoding.viterbi import node_marginals, viterbi
 
@@ -290,7 +290,7 @@ class _Decoder:
         local = viterbi(graph, em, self.config)
         nodes = np.where(local >= 0, local if index is None else index[local], -1)
         conf = self.confidence(entity, nodes, banned)
-        return _unique(nodes.astype(np.int32), conf)
+        return unique_nodes(nodes.astype(np.int32), conf)
 
     def confidence(self, entity: int, nodes: np.ndarray,
                    banned: np.ndarray) -> np.ndarray:
@@ -332,7 +332,7 @@ class _Decoder:
         confidence."""
         nodes = self.fill_nodes(entity, nodes, banned)
         conf = self.confidence(entity, nodes, banned)
-        return _unique(nodes.astype(np.int32), conf)
+        return unique_nodes(nodes.astype(np.int32), conf)
 
     def fill_nodes(self, entity: int, nodes: np.ndarray, banned: np.ndarray,
                    only_near: np.ndarray | None = None,
@@ -343,14 +343,12 @@ class _Decoder:
         residues that sequential threading lost to a path that has since
         been cut away. Only runs overlapping ``within`` (``[lo, hi)``) and
         only runs that can reach a node of the mask ``only_near``, if given.
-        A node may come back twice (:func:`_unique`)."""
+        A node may come back twice (:func:`~.junctions.unique_nodes`)."""
         nodes = nodes.copy()
         n = len(nodes)
         free = ~banned
         free[nodes[nodes >= 0]] = False
-        null = np.concatenate([[False], nodes < 0, [False]])
-        edges = np.flatnonzero(null[1:] != null[:-1])
-        for start, stop in zip(edges[::2], edges[1::2]):
+        for start, stop in null_runs(nodes):
             if start == 0 and stop == n:
                 continue  # nothing to anchor on
             if within is not None and (stop <= within[0] or start >= within[1]):
@@ -446,18 +444,6 @@ def _fill_slots(chains: list[Path], slots: list[_Slot], seqs) -> dict[int, list[
             path = (np.full(n, -1, np.int32), np.zeros(n, np.float32))
         out.setdefault(s.entity, []).append(path)
     return out
-
-
-def _unique(nodes: np.ndarray, conf: np.ndarray) -> Path:
-    """Nulls all but the most confident position of a node used twice."""
-    pos = np.flatnonzero(nodes >= 0)
-    order = pos[np.lexsort((-conf[pos], nodes[pos]))]
-    repeat = np.zeros(len(order), bool)
-    repeat[1:] = nodes[order[1:]] == nodes[order[:-1]]
-    nodes, conf = nodes.copy(), conf.copy()
-    nodes[order[repeat]] = -1
-    conf[order[repeat]] = 0.0
-    return nodes, conf.astype(np.float32)
 
 
 _WORKER: _Decoder | None = None

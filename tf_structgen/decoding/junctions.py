@@ -1,5 +1,6 @@
-"""What it costs a chain to go from one node to another some residues later:
-the geometry of junctions between decoded pieces, in the HMM's units."""
+"""The pieces of a decoded chain: what it costs to go from one node to
+another some residues later (the geometry of junctions between pieces, in
+the HMM's units), where a chain has null runs, and nodes it uses twice."""
 
 from __future__ import annotations
 
@@ -45,3 +46,30 @@ def junction_cost(d: np.ndarray, steps: np.ndarray, config: HMMConfig) -> np.nda
     gap = (config.gap_open + config.null_cost * np.maximum(steps - 2, 0)
            + config.reentry_penalty)
     return np.where(steps <= 1, one, gap + np.where(steps == 2, two, more))
+
+
+def broken(d: np.ndarray, steps: np.ndarray | int, config: HMMConfig) -> np.ndarray:
+    """True where two nodes ``d`` Å apart cannot be ``steps`` residues of one
+    chain: farther than :func:`reach`."""
+    return np.asarray(d) > reach(steps, config)
+
+
+def null_runs(nodes: np.ndarray) -> list[tuple[int, int]]:
+    """The maximal runs ``[start, stop)`` of nulls (-1) in a chain."""
+    null = np.concatenate([[False], nodes < 0, [False]])
+    edges = np.flatnonzero(null[1:] != null[:-1])
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]
+
+
+def unique_nodes(nodes: np.ndarray, conf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nulls all but the most confident position of a node used twice (the
+    first position among equally confident ones); returns nodes and float32
+    confidence, 0 where nulled."""
+    pos = np.flatnonzero(nodes >= 0)
+    order = pos[np.lexsort((-conf[pos], nodes[pos]))]
+    repeat = np.zeros(len(order), bool)
+    repeat[1:] = nodes[order[1:]] == nodes[order[:-1]]
+    nodes, conf = nodes.copy(), conf.copy()
+    nodes[order[repeat]] = -1
+    conf[order[repeat]] = 0.0
+    return nodes, conf.astype(np.float32)

@@ -35,7 +35,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from tf_structgen.decoding.config import HMMConfig
-from tf_structgen.decoding.junctions import junction_cost, reach
+from tf_structgen.decoding.junctions import broken, junction_cost, null_runs, reach, unique_nodes
 
 logger = logging.getLogger(__name__)
 
@@ -91,12 +91,12 @@ def broken_runs(nodes: np.ndarray, xyz: np.ndarray, config: HMMConfig,
         return []
     p = xyz[nodes[t]]
     d = np.linalg.norm(p[1:] - p[:-1], axis=1)
-    broken = d > reach(np.diff(t), config)
-    if not broken.any():
+    jumps = broken(d, np.diff(t), config)
+    if not jumps.any():
         return []
-    cuts = np.flatnonzero(broken) + 1
+    cuts = np.flatnonzero(jumps) + 1
     runs = []
-    for k, piece in enumerate(np.split(t, cuts)):
+    for piece in np.split(t, cuts):
         lo, hi = int(piece[0]), int(piece[-1]) + 1
         if hi - lo <= max_run and len(piece) < len(t):
             runs.append((lo, hi))
@@ -135,13 +135,7 @@ class _State:
 
 def _dedupe(nodes: np.ndarray) -> np.ndarray:
     """Nulls every repeat of a node after its first position."""
-    nodes = nodes.copy()
-    t = np.flatnonzero(nodes >= 0)
-    _, first = np.unique(nodes[t], return_index=True)
-    keep = np.zeros(len(t), bool)
-    keep[first] = True
-    nodes[t[~keep]] = -1
-    return nodes
+    return unique_nodes(nodes, np.zeros(len(nodes)))[0]
 
 
 def _exchange_tails(state: _State, a: int, b: int, min_gain: float) -> bool:
@@ -170,7 +164,7 @@ def _exchange_tails(state: _State, a: int, b: int, min_gain: float) -> bool:
 
     def cost(i, j, from_nodes, to_nodes):
         d = np.linalg.norm(xyz[from_nodes[i]] - xyz[to_nodes[j]], axis=1)
-        return junction_cost(d, j - i, config), d > reach(j - i, config)
+        return junction_cost(d, j - i, config), broken(d, j - i, config)
 
     keep_a, broken_a = cost(la, xa, na, na)
     keep_b, broken_b = cost(lb, xb, nb, nb)
@@ -218,15 +212,13 @@ def _relocate(state: _State, c: int, lo: int, hi: int, min_gain: float) -> bool:
     for r, other in enumerate(state.nodes):
         if r == c or not (other < 0).any():
             continue
-        null = np.concatenate([[False], other < 0, [False]])
-        edges = np.flatnonzero(null[1:] != null[:-1])
-        for start, stop in zip(edges[::2], edges[1::2]):
+        for start, stop in null_runs(other):
             anchors = [t for t in (start - 1, stop) if 0 <= t < len(other)]
             if not anchors:
                 continue
             dist, _ = tree.query(xyz[other[anchors]])
             if dist.min() <= radius:
-                options.append((float(dist.min()), r, (int(start), int(stop))))
+                options.append((float(dist.min()), r, (start, stop)))
     options.sort()
     before = state.scores[c]
     best = (0.0, None, None)
