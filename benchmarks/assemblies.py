@@ -83,10 +83,10 @@ class Threader:
         if name == "sequential":
             return
         from tf_structgen.inference.model_store import resolve_model_dir
-        from tf_structgen.inference.predictor import Predictor
+        from tf_structgen.inference.predictor import Predictor, needs_model
 
         decoder = "auto" if name == "default" else name
-        model_dir = None if decoder == "hmm" else resolve_model_dir(
+        model_dir = None if not needs_model(decoder) else resolve_model_dir(
             pathlib.Path(model) if model else None)
         self.predictor = Predictor(model_dir, decoder=decoder)
 

@@ -15,7 +15,7 @@ import argparse
 import pathlib
 
 # tfsg predict --decoder, in its order; "auto" is its default.
-DECODERS = ("auto", "unique", "greedy", "hmm", "constrained")
+DECODERS = ("auto", "unique", "greedy", "hmm", "constrained", "links")
 DEFAULT_DECODER = "auto"
 # tfsg predict's defaults for the other Predictor settings.
 CLI_DEFAULTS = {"direction": "ensemble", "min_confidence": 0.1, "coord_noise": 0.3}
@@ -44,7 +44,9 @@ def resolved_model(decoder: str, model: pathlib.Path | None) -> pathlib.Path | N
     """The SavedModel version folder ``decoder`` runs with (None for hmm)."""
     from tf_structgen.inference.model_store import resolve_model_dir
 
-    return None if decoder == "hmm" else resolve_model_dir(model)
+    from tf_structgen.inference.predictor import needs_model
+
+    return resolve_model_dir(model) if needs_model(decoder) else None
 
 
 def make_predictor(decoder: str, model: pathlib.Path | None, **settings):
@@ -61,6 +63,8 @@ def describe(predictor) -> str:
     details = [predictor.decoder]
     if predictor.decoder == "constrained":
         details.append(f"weight {predictor.correction_weight:g}")
+    if predictor.links is not None:
+        details.append(f"link weight {predictor.links.weight:g}, {predictor.links.model_dir}")
     if predictor.model_dir is not None:
         details.append(str(predictor.model_dir))
     return ", ".join(details)

@@ -9,6 +9,7 @@ import typer
 import tf_structgen
 from . import evaluate as evaluate_cmd
 from . import export as export_cmd
+from . import links as links_cmd
 from . import predict as predict_cmd
 from . import simulate as simulate_cmd
 from . import train as train_cmd
@@ -36,6 +37,8 @@ app.command()(evaluate_cmd.evaluate)
 app.command("make-dataset")(evaluate_cmd.make_dataset)
 app.command()(export_cmd.export)
 app.command()(simulate_cmd.simulate)
+app.command("train-links")(links_cmd.train_links)
+app.command("export-links")(links_cmd.export_links)
 
 if __name__ == "__main__":
     app()

@@ -17,10 +17,12 @@ def predict(
     assignments: Annotated[Optional[Path], typer.Option("--assignments", "-a", help="Also write the assignment JSON here (batch mode: always written beside the models).")] = None,
     model: Annotated[Optional[Path], typer.Option("--model", "-m", help="SavedModel folder (or its version folder). Default: the bundled model.")] = None,
     direction: Annotated[str, typer.Option(help="forward, backward or ensemble.")] = "ensemble",
-    decoder: Annotated[str, typer.Option(help="auto (constrained for models trained with the emission prior, like the bundled one; else unique), unique (network top-K, each node once, chains disjoint), greedy (argmax), hmm (classical Viterbi, no network) or constrained (HMM Viterbi with the network's emission correction).")] = "auto",
+    decoder: Annotated[str, typer.Option(help="auto (constrained for models trained with the emission prior, like the bundled one; else unique), unique (network top-K, each node once, chains disjoint), greedy (argmax), hmm (classical Viterbi, no network), constrained (HMM Viterbi with the network's emission correction) or links (HMM Viterbi with the link head's learned backbone-link scores).")] = "auto",
+    link_model: Annotated[Optional[Path], typer.Option("--link-model", help="Link-head SavedModel for --decoder links. Default: the bundled one.")] = None,
+    link_weight: Annotated[Optional[float], typer.Option("--link-weight", help="Factor on the link scores (--decoder links). Default: the value stored with the link model.")] = None,
     min_confidence: Annotated[float, typer.Option("--min-confidence", help="Positions whose best free node is less probable stay unassigned.")] = 0.1,
-    coord_noise: Annotated[float, typer.Option("--coord-noise", help="Expected coordinate error (Å) of the candidates (hmm and constrained decoders).")] = 0.3,
-    copies: Annotated[str, typer.Option("--copies", help="Copies of each sequence record to thread: fasta = the FASTA's counts (copies=N or the PDB header's chains; default), auto = found from the candidates (hmm and constrained decoders), or N for every record.")] = "fasta",
+    coord_noise: Annotated[float, typer.Option("--coord-noise", help="Expected coordinate error (Å) of the candidates (hmm, constrained and links decoders).")] = 0.3,
+    copies: Annotated[str, typer.Option("--copies", help="Copies of each sequence record to thread: fasta = the FASTA's counts (copies=N or the PDB header's chains; default), auto = found from the candidates (hmm, constrained and links decoders), or N for every record.")] = "fasta",
     runner: Annotated[Optional[str], typer.Option(help="Batch mode on Apache Beam: DirectRunner (local, all cores), DataflowRunner, FlinkRunner, SparkRunner. Default: in-process loop.")] = None,
     beam_option: Annotated[Optional[list[str]], typer.Option("--beam-option", help="Extra Beam pipeline option, e.g. --beam-option=--direct_num_workers=2 (repeatable).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="Batch mode: model format, pdb or cif.")] = "cif",
@@ -31,17 +33,18 @@ def predict(
     with user_errors(verbose):
         from tf_structgen.inference import jobs
         from tf_structgen.inference.model_store import resolve_model_dir
-        from tf_structgen.inference.predictor import Predictor, parse_copies
+        from tf_structgen.inference.predictor import Predictor, needs_model, parse_copies
 
         copies_value = parse_copies(copies)  # a bad value fails before any work
         inputs = jobs.expand_inputs(candidates)
         batch = len(inputs) > 1 or Path(candidates).is_dir() or inputs[0] != Path(candidates)
-        model_dir = None if decoder == "hmm" else resolve_model_dir(model)
-        if model_dir is not None:
+        model_dir = resolve_model_dir(model) if needs_model(decoder) else None
+        if model_dir is not None or decoder == "links":
             import_tensorflow_quietly(verbose)
         predictor = Predictor(model_dir, decoder=decoder, direction=direction,
                               min_confidence=min_confidence, coord_noise=coord_noise,
-                              copies=copies_value)
+                              copies=copies_value, link_model=link_model,
+                              link_weight=link_weight)
         if not batch:
             result = jobs.predict_file(predictor, inputs[0], sequence, out, assignments)
             for chain in result:
@@ -56,7 +59,8 @@ def predict(
             return _predict_beam(jobs, inputs, sequence, out, fmt, runner, beam_option or [],
                                  model_dir, decoder=decoder, direction=direction,
                                  min_confidence=min_confidence, coord_noise=coord_noise,
-                                 copies=copies_value)
+                                 copies=copies_value, link_model=link_model,
+                                 link_weight=link_weight)
         failures = _predict_batch(predictor, jobs, inputs, sequence, out, fmt)
     typer.echo(f"{len(inputs) - failures}/{len(inputs)} files threaded into {out}")
     if failures:

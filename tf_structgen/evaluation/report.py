@@ -119,8 +119,8 @@ def structures_figures(report: dict, out_dir: str | Path) -> list[Path]:
     """Fig. 5a / 5b for a report of :func:`evaluate_structures`."""
     rows = report["structures"]
     decoder = report.get("decoder", "?")
-    if decoder == "hmm":
-        model = "HMM decoder"
+    if decoder in ("hmm", "links"):
+        model = "HMM decoder" if decoder == "hmm" else "HMM + link head decoder"
     else:
         # A SavedModel version folder is named by a number: keep its parent.
         name = "/".join(Path(str(report.get("model", "?"))).parts[-2:])

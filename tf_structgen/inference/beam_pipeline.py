@@ -127,7 +127,8 @@ def run_pipeline(jobs: Sequence[tuple[Path, Path, Path]], out_dir: Path, *,
         return 0
     outputs = {a: (b, c) for a, b, c in todo}
     options = PipelineOptions(list(pipeline_args), runner=runner)
-    model_name = "hmm" if predictor_kwargs.get("decoder") == "hmm" else str(model_dir)
+    decoder = predictor_kwargs.get("decoder")
+    model_name = str(model_dir) if model_dir is not None else str(decoder)
     with beam.Pipeline(options=options) as p:
         read = (p | "Files" >> beam.Create(todo)
                 | "Read" >> beam.ParDo(ReadFn(sequence_arg)).with_outputs(ERRORS, main="ok"))

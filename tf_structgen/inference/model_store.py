@@ -9,6 +9,7 @@ from pathlib import Path
 from tf_structgen.common.errors import InputError
 
 BUNDLED_MODEL_NAME = "structgen"
+BUNDLED_LINK_MODEL_NAME = "links"
 METADATA = Path("assets.extra") / "tf_structgen.json"
 
 
@@ -29,6 +30,22 @@ def bundled_model_dir() -> Path:
     """The SavedModel shipped in ``saved_models/structgen`` (installed or in the tree)."""
     root = Path(str(importlib.resources.files("tf_structgen.saved_models")))
     return latest_version(root / BUNDLED_MODEL_NAME)
+
+
+def bundled_link_model_dir() -> Path:
+    """The link-head SavedModel shipped in ``saved_models/links``."""
+    root = Path(str(importlib.resources.files("tf_structgen.saved_models")))
+    return latest_version(root / BUNDLED_LINK_MODEL_NAME)
+
+
+def resolve_link_model_dir(model: str | Path | None) -> Path:
+    """A user's ``--link-model`` or the bundled link model."""
+    if model is None:
+        return bundled_link_model_dir()
+    path = Path(model)
+    if not path.exists():
+        raise InputError(f"{path}: no such link model folder")
+    return latest_version(path)
 
 
 def resolve_model_dir(model: str | Path | None) -> Path:

@@ -18,7 +18,16 @@ from tf_structgen.io.sequences import SequenceRecord, chain_ids
 
 logger = logging.getLogger(__name__)
 
-DECODERS = ("auto", "unique", "greedy", "hmm", "constrained")
+DECODERS = ("auto", "unique", "greedy", "hmm", "constrained", "links")
+# Decoders that run the HMM-based assembly decoder, and those without the
+# pointer network.
+HMM_DECODERS = ("hmm", "constrained", "links")
+NO_POINTER_DECODERS = ("hmm", "links")
+
+
+def needs_model(decoder: str) -> bool:
+    """Whether ``decoder`` runs the pointer network's SavedModel (``--model``)."""
+    return decoder not in NO_POINTER_DECODERS
 COPIES_MODES = ("fasta", "auto")
 # Chains are sent to the SavedModel in groups whose pointer matrices
 # (chains x residues x nodes) stay below this many entries: larger calls
@@ -122,7 +131,9 @@ class Predictor:
         ``hmm`` (the classical Viterbi threader, no network) or
         ``constrained`` (the HMM's Viterbi decoding with the network's
         emission correction added: each node once, consecutive positions
-        on nodes ~3.8 Å apart, gaps allowed).
+        on nodes ~3.8 Å apart, gaps allowed) or ``links`` (the HMM with the
+        link head's learned backbone-link scores added to its transitions,
+        :mod:`~tf_structgen.inference.links`; no pointer network).
       direction: ``forward``, ``backward`` or ``ensemble``.
       min_confidence: positions whose best free node is less probable stay
         null.
@@ -134,12 +145,17 @@ class Predictor:
       copies: ``fasta`` (each record's copy number, 1 unless its header
         says otherwise), ``auto`` (the HMM-based decoders find the number of
         copies from the candidates) or a positive integer for every record.
+      link_model: the link head's SavedModel version folder for the
+        ``links`` decoder (None: the bundled one).
+      link_weight: factor on the link scores; None: the value stored with
+        the link model.
     """
 
     def __init__(self, model_dir: Path | None, *, decoder: str = "unique",
                  direction: str = "ensemble", min_confidence: float = 0.1,
                  coord_noise: float = 0.3, correction_weight: float | None = None,
-                 copies: str | int = "fasta"):
+                 copies: str | int = "fasta", link_model: Path | None = None,
+                 link_weight: float | None = None):
         if decoder not in DECODERS:
             raise InputError(f"unknown decoder {decoder!r}; choose from {', '.join(DECODERS)}")
         if direction not in THREADING_SIGNATURES:
@@ -155,17 +171,23 @@ class Predictor:
         self.copies = parse_copies(copies)
         self.model_dir = model_dir
         self._signature = None
+        self.links = None
+        if decoder == "links":
+            from tf_structgen.inference.links import LinkModel
+            from tf_structgen.inference.model_store import resolve_link_model_dir
+
+            self.links = LinkModel(resolve_link_model_dir(link_model), link_weight)
         metadata = {}
-        if decoder != "hmm":
+        if decoder not in NO_POINTER_DECODERS:
             from tf_structgen.inference.model_store import read_metadata
 
             if model_dir is None:
-                raise InputError("a model folder is needed unless --decoder hmm")
+                raise InputError("a model folder is needed unless --decoder hmm or links")
             metadata = read_metadata(Path(model_dir))
         if decoder == "auto":
             emission_prior = metadata.get("model_config", {}).get("emission_prior")
             decoder = self.decoder = "constrained" if emission_prior else "unique"
-        if decoder != "hmm":
+        if decoder not in NO_POINTER_DECODERS:
             import tensorflow as tf
 
             try:
@@ -187,6 +209,8 @@ class Predictor:
 
     @property
     def name(self) -> str:
+        if self.decoder == "links":
+            return f"links ({self.links.model_dir})"
         return "hmm" if self.decoder == "hmm" else str(self.model_dir)
 
     def thread(self, candidates: CandidateSet,
@@ -197,18 +221,21 @@ class Predictor:
         check_limits(candidates.num_nodes, [len(r.sequence) for r in records])
         sequences = [encode_sequence(r.sequence) for r in records]
         counts = self._copy_counts(records)
-        if self.decoder in ("hmm", "constrained"):
+        if self.decoder in HMM_DECODERS:
             from tf_structgen.decoding.assembly import thread_assembly
             from tf_structgen.decoding.hmm import HMMConfig
 
             prior = (self.emission_corrections(candidates, sequences)
                      if self.decoder == "constrained" else None)
+            link_scores = (self.links.scores(candidates.xyz, candidates.aa_probs)
+                           if self.links is not None else None)
             decoded = thread_assembly(candidates.xyz, candidates.aa_probs, sequences,
                                       counts, HMMConfig(noise=self.coord_noise),
-                                      log_emission_prior=prior)
+                                      log_emission_prior=prior,
+                                      link_scores=link_scores)
         else:
             if None in counts:
-                raise InputError("--copies auto needs the hmm or constrained decoder")
+                raise InputError("--copies auto needs the hmm, constrained or links decoder")
             expanded = [seq for seq, c in zip(sequences, counts) for _ in range(c)]
             top_nodes, top_log_probs = self._top_candidates(candidates, expanded)
             if self.decoder == "unique":

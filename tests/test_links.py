@@ -1,0 +1,203 @@
+"""The link head: labels, geometry features, the model, its training run,
+its SavedModel and the ``links`` decoder."""
+
+import json
+
+import numpy as np
+import pytest
+
+from tf_structgen.common.errors import InputError
+
+
+def _example(seed=3, **kw):
+    from tf_structgen.data import links
+
+    return next(links.link_examples(links.LinkDataConfig(**kw), seed=seed, count=1))
+
+
+def test_link_labels_mark_consecutive_residues_both_ways_and_skip_gaps():
+    from tf_structgen.data.links import link_labels
+
+    truth = [np.array([4, 2, -1, 0, 1]), np.array([3, 5])]
+    source = np.array([4, 2, 2, 0, 1, 3, 5, 4, 2, 3])
+    target = np.array([2, 4, 0, 1, 0, 5, 3, 1, 3, 4])
+    labels = link_labels(truth, source, target, num_nodes=6)
+    # 4-2 (both ways), 0-1 (both ways), 3-5 (both ways); 2-0 spans a gap.
+    np.testing.assert_array_equal(labels, [1, 1, 0, 1, 1, 1, 1, 0, 0, 0])
+
+
+def test_link_examples_are_reproducible_and_labelled():
+    a, b = _example(seed=5), _example(seed=5)
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])
+    d = np.linalg.norm(a["xyz"][a["source"]] - a["xyz"][a["target_node"]], axis=1)
+    assert d.max() < 7.0
+    assert a["label"].sum() > 50
+    # True links are about 3.8 Å long (noise at most 0.5 Å per coordinate).
+    assert np.all(np.abs(d[a["label"] > 0] - 3.8) < 2.0)
+
+
+def test_link_config_rejects_bad_values():
+    from tf_structgen.data.links import LinkDataConfig
+
+    with pytest.raises(ValueError):
+        LinkDataConfig(copies_fraction=1.5)
+    with pytest.raises(ValueError):
+        LinkDataConfig(max_copies=1)
+
+
+def test_contact_geometry_matches_brute_force():
+    import tensorflow as tf
+
+    from tf_structgen.models.link_scorer import ANGLE_CENTRES, LINK_RANGE, contact_geometry
+
+    e = _example(seed=7)
+    s, t, x = e["source"], e["target_node"], e["xyz"]
+    distance, angle, reverse = (v.numpy() for v in contact_geometry(
+        tf.constant(s), tf.constant(t), tf.constant(x)))
+    np.testing.assert_array_equal(s[reverse], t)
+    np.testing.assert_array_equal(t[reverse], s)
+    all_d = np.linalg.norm(x[:, None] - x[None], axis=-1)
+    np.testing.assert_allclose(distance, all_d[s, t], atol=1e-4)
+    for k in (0, len(s) // 3, len(s) - 1):
+        b, v = s[k], t[k]
+        others = [w for w in range(len(x)) if w not in (b, v) and all_d[w, v] < LINK_RANGE]
+        expected = sum((np.exp(-((all_d[w, b] - ANGLE_CENTRES) / 0.6) ** 2)
+                        for w in others), np.zeros(len(ANGLE_CENTRES)))
+        np.testing.assert_allclose(angle[k], expected, atol=1e-4)
+
+
+def test_link_scorer_is_symmetric_in_the_two_nodes():
+    import tensorflow as tf
+
+    from tf_structgen.data.links import link_graph
+    from tf_structgen.models.link_scorer import LinkScorer
+    from tf_structgen.models.link_scorer import contact_geometry
+
+    e = _example(seed=2)
+    model = LinkScorer(units=8, num_layers=2)
+    graph = link_graph(e["aa_probs"], e["xyz"], e["source"], e["target_node"])
+    logits = model(graph).numpy()
+    assert logits.shape == e["source"].shape
+    _, _, reverse = contact_geometry(tf.constant(e["source"]), tf.constant(e["target_node"]),
+                                     tf.constant(e["xyz"]))
+    np.testing.assert_allclose(logits, logits[reverse.numpy()], atol=1e-5)
+
+
+def test_auc_and_precision_at_recall_worked_values():
+    from tf_structgen.evaluation.links import link_metrics, precision_at_recall, roc_auc
+
+    labels = np.array([1, 0, 1, 0, 1, 0])
+    assert roc_auc(labels, np.array([6, 5, 4, 3, 2, 1])) == pytest.approx(6 / 9)
+    assert roc_auc(labels, np.array([1, 1, 1, 1, 1, 1])) == pytest.approx(0.5)
+    assert np.isnan(roc_auc(np.zeros(3), np.arange(3)))
+    # Keeping all three links needs the five highest scores: 3 of 5.
+    assert precision_at_recall(labels, np.array([6, 5, 4, 3, 2, 1]), 0.95) == pytest.approx(0.6)
+    metrics = link_metrics(labels, np.array([2.0, -1, 1, -2, -3, 5]),
+                           np.array([3.8, 3.8, 3.8, 3.8, 3.8, 9.0]))
+    assert metrics["contacts"] == 5 and metrics["links"] == 3
+    assert metrics["precision"] == pytest.approx(1.0)
+    assert metrics["recall"] == pytest.approx(2 / 3)
+
+
+TINY = dict(units=8, num_layers=1, batch_size=1, max_steps=4, checkpoint_every=2,
+            validate_every=2, validation_size=2, parallel=1)
+
+
+def test_link_training_learns_resumes_and_logs(tmp_path):
+    from tf_structgen.training.link_trainer import LinkTrainConfig, train_links
+
+    run = tmp_path / "run"
+    train_links(run, LinkTrainConfig(**TINY), time_limit=0.0)   # stops after one step
+    with pytest.raises(InputError, match="already holds a run"):
+        train_links(run, LinkTrainConfig(**TINY))
+    train_links(run, resume=True)
+    lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in lines] == [2, 4]
+    assert 0.0 <= lines[-1]["auc"] <= 1.0
+    assert (run / "checkpoints" / "checkpoint").exists()
+    with pytest.raises(InputError, match="not a link training run"):
+        train_links(tmp_path / "nothing", resume=True)
+
+
+@pytest.fixture(scope="module")
+def link_export(tmp_path_factory):
+    from tf_structgen.export.links import export_link_model
+    from tf_structgen.models.link_scorer import LinkScorer
+
+    model = LinkScorer(units=8, num_layers=2)
+    base = tmp_path_factory.mktemp("links") / "links"
+    path = export_link_model(model, base, 1, metadata={"link_weight": 0.7})
+    return model, path
+
+
+def test_exported_link_model_matches_keras_and_its_metadata(link_export):
+    from tf_structgen.data.contact_graph import contact_edges
+    from tf_structgen.data.links import link_graph
+    from tf_structgen.inference.links import LinkModel
+
+    model, path = link_export
+    e = _example(seed=4)
+    loaded = LinkModel(path)
+    assert loaded.weight == pytest.approx(0.7)
+    source, target, logits = loaded.logits(e["xyz"], e["aa_probs"])
+    s, t = contact_edges(e["xyz"], 7.0)
+    np.testing.assert_array_equal(source, s)
+    np.testing.assert_array_equal(target, t)
+    expected = model(link_graph(e["aa_probs"], e["xyz"], s.astype(np.int32),
+                                t.astype(np.int32))).numpy()
+    np.testing.assert_allclose(logits, expected, atol=1e-4)
+    scores = loaded.scores(e["xyz"], e["aa_probs"])
+    # weight x log P(link): never positive, never below weight x the clip.
+    values = scores(source, target)
+    assert values.max() <= 0 and values.min() >= 0.7 * -8.0 - 1e-9
+
+
+def test_link_model_errors(link_export, exported_model):
+    from tf_structgen.inference.links import LinkModel
+
+    _, path = link_export
+    with pytest.raises(InputError, match="link weight"):
+        LinkModel(path, weight=-1.0)
+    with pytest.raises(InputError, match="not a link model"):
+        LinkModel(exported_model / "1")
+    assert LinkModel(path, weight=0.0).scores(np.zeros((3, 3)), np.full((3, 20), 0.05)) is None
+
+
+def test_links_decoder_threads_and_uses_the_scores(link_export):
+    """The links decoder runs without the pointer network; scores that
+    forbid every true link change the path, scores of 0 do not."""
+    from tf_structgen.data.backbone import generate_chain
+    from tf_structgen.data.realistic import random_chains
+    from tf_structgen.data.simulate import REALISM_PRESETS, simulate
+    from tf_structgen.decoding.assembly import thread_assembly
+    from tf_structgen.decoding.config import HMMConfig
+    from tf_structgen.decoding.graph import LinkScores
+    from tf_structgen.common.residue_constants import encode_sequence
+    from tf_structgen.inference.predictor import Predictor
+    from tf_structgen.io.candidates import CandidateSet
+    from tf_structgen.io.sequences import SequenceRecord
+
+    _, path = link_export
+    rng = np.random.default_rng(0)
+    chains = random_chains([generate_chain(60, rng)], rng)
+    sim = simulate(chains, REALISM_PRESETS["realistic"], rng)
+    predictor = Predictor(None, decoder="links", link_model=path)
+    result = predictor.thread(CandidateSet(xyz=sim.xyz, aa_probs=sim.aa_probs),
+                              [SequenceRecord("A", chains[0][0])])
+    truth = sim.truth[0]
+    assert ((result[0].nodes == truth) & (truth >= 0)).sum() > 0.5 * (truth >= 0).sum()
+
+    seq = [encode_sequence(chains[0][0])]
+    config = HMMConfig(noise=0.25)
+    plain = thread_assembly(sim.xyz, sim.aa_probs, seq, [1], config)[0][0][0]
+    t = truth[truth >= 0]
+    zero = LinkScores(t[:-1], t[1:], np.zeros(len(t) - 1))
+    same = thread_assembly(sim.xyz, sim.aa_probs, seq, [1], config, link_scores=zero)[0][0][0]
+    np.testing.assert_array_equal(plain, same)
+    forbid = LinkScores(np.concatenate([t[:-1], t[1:]]), np.concatenate([t[1:], t[:-1]]),
+                        np.full(2 * (len(t) - 1), -20.0))
+    moved = thread_assembly(sim.xyz, sim.aa_probs, seq, [1], config, link_scores=forbid)[0][0][0]
+    consecutive = sum(1 for a, b in zip(moved[:-1], moved[1:]) if a >= 0 and b >= 0
+                      and any((t[:-1] == a) & (t[1:] == b)))
+    assert consecutive < 0.2 * len(t)
