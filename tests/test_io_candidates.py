@@ -256,21 +256,23 @@ def test_unreadable_file(tmp_path, monkeypatch):
                        r"^\S+: cannot read file \(permission denied\)$")
 
 
-# Known bugs in tf_structgen.io (left to the owners of that package):
-# read_json catches the InputError of read_text as a ValueError and wraps it
-# ("c.json: invalid JSON (c.json: cannot read file (...))"), and _read_npz
-# reports an OSError as "not a valid NPZ file ([Errno 13] ...)".
-_WRAPPED_JSON = pytest.mark.xfail(strict=True, reason=(
-    "read_json wraps read_text's InputError: the path and 'invalid JSON' twice"))
-_NPZ_OSERROR = pytest.mark.xfail(strict=True, reason=(
-    "_read_npz reports an OSError as 'not a valid NPZ file'"))
+@pytest.mark.parametrize("name, content, match", [
+    ("c.json", b"\xff\xfe\x00garbage", r"not a text file \(invalid UTF-8"),
+    ("c.json.gz", truncated(gzip.compress(GOOD_JSON * 50)), "truncated gzip file"),
+    ("c.json.gz", b"\x1f\x8b" + b"not really gzip" * 10, "corrupt gzip file"),
+], ids=["not-utf8", "truncated-gzip", "corrupt-gzip"])
+def test_json_file_errors_are_not_wrapped(tmp_path, name, content, match):
+    """A JSON file that cannot be read as text names the path once and the
+    real problem, not "invalid JSON (<path>: ...)"."""
+    path = tmp_path / name
+    path.write_bytes(content)
+    message = assert_input_error(lambda: read_candidates(path), path, match)
+    assert message.count(str(path)) == 1, message
+    assert "invalid JSON" not in message, message
 
 
-@pytest.mark.parametrize("ext", [
-    pytest.param(".json", marks=_WRAPPED_JSON),
-    pytest.param(".json.gz", marks=_WRAPPED_JSON),
-    pytest.param(".npz", marks=_NPZ_OSERROR),
-    ".csv", ".tsv", ".pdb.gz"])
+@pytest.mark.parametrize("ext", [".json", ".json.gz", ".npz", ".csv", ".tsv",
+                                 ".pdb.gz"])
 def test_file_that_fails_to_open_after_the_check(tmp_path, monkeypatch, ext):
     """os.access says readable (a race, NFS root squash) but open() fails:
     still one line, from the read itself."""

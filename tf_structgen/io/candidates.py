@@ -194,8 +194,14 @@ def _read_json(path: Path) -> CandidateSet:
 
 
 def _read_npz(path: Path) -> CandidateSet:
+    # Opened here, not by np.load, so that a file that cannot be read (no
+    # permission, NFS root squash) is reported as such, not as a bad archive.
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        handle = open(path, "rb")
+    except OSError as e:
+        raise InputError(f"{path}: cannot read file ({e.strerror})") from None
+    try:
+        with handle, np.load(handle, allow_pickle=False) as npz:
             if not isinstance(npz, np.lib.npyio.NpzFile):
                 raise InputError(f"{path}: not an NPZ archive")
             missing = [k for k in ("xyz", "aa_probs") if k not in npz.files]

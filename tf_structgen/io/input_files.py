@@ -79,8 +79,11 @@ def read_json(path: str | os.PathLike):
     Raises:
       InputError: as :func:`read_text`, or if the content is not valid JSON.
     """
+    # Read outside the try: read_text's InputError is a ValueError too, and
+    # must not be wrapped again as "invalid JSON".
+    text = read_text(path)
     try:
-        return json.loads(read_text(path))
+        return json.loads(text)
     except json.JSONDecodeError as e:
         raise InputError(f"{path}: invalid JSON ({e.msg} at line {e.lineno}, "
                          f"column {e.colno})") from None
