@@ -80,7 +80,7 @@ def _predict_batch(predictor, jobs, inputs, sequence, out, fmt) -> int:
                 jobs.predict_file(predictor, path, sequence, model_path, assignment_path)
             except InputError as e:
                 failures += 1
-                typer.echo(f"error: {e}", err=True)
+                typer.echo(f"error: {jobs.error_line(path, e)}", err=True)
             progress.advance(task)
     return failures
 

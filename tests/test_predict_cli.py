@@ -238,6 +238,33 @@ def test_limits_are_clear_errors(tmp_path, monkeypatch):
     assert not (tmp_path / "m.pdb").exists()
 
 
+def test_batch_error_lines_name_the_file(tmp_path, monkeypatch):
+    """In-process batch: every failed file's error line starts with its path,
+    once (a reader's message names it already, the predictor's does not)."""
+    from tf_structgen.inference import predictor
+
+    monkeypatch.chdir(tmp_path)
+    Path("in").mkdir()
+    rng = np.random.default_rng(0)
+    Path("in/big.json").write_text(json.dumps(
+        {"nodes": {"xyz": (rng.random((30, 3)) * 50).tolist(),
+                   "aa_probs": rng.dirichlet(np.ones(20), size=30).tolist()}}))
+    Path("in/broken.json").write_text("{not json")
+    monkeypatch.setattr(predictor, "MAX_CHAIN_ENTRIES", 30 * 9)
+    result = invoke("predict", "in", "--sequence", "ACDEFGHIKL", "--out", "out",
+                    "--decoder", "hmm")
+    assert result.exit_code == 1, result.output
+    assert "0/2 files threaded into out" in result.output
+    errors = sorted(l for l in result.output.splitlines() if l.startswith("error:"))
+    assert len(errors) == 2, result.output
+    assert errors[0].startswith(
+        "error: in/big.json: a 10-residue chain against 30 candidates"), errors[0]
+    assert errors[1].startswith("error: in/broken.json: invalid JSON ("), errors[1]
+    assert all(l.count("in/") == 1 for l in errors), errors
+    assert "Traceback" not in result.output
+    assert list(Path("out").iterdir()) == []
+
+
 # Permission errors, provoked without chmod so that they also happen as root
 # (CI runs as root; see io_helpers.deny_reading / deny_writing).
 
@@ -312,7 +339,7 @@ def test_simulate_noise_moves_true_nodes_by_about_sigma(tmp_path):
 
 
 @pytest.mark.parametrize("command, value, message", [
-    ("simulate", "-1", "coord_noise must be >= 0"),
+    ("simulate", "-1", "--noise must be a number >= 0, got -1"),
     ("predict", "-0.1", "coord-noise must be within [0, 5] Å"),
     ("predict", "5.5", "coord-noise must be within [0, 5] Å"),
 ])

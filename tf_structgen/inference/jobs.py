@@ -92,6 +92,17 @@ def predict_file(predictor: Predictor, candidates_path: Path, sequence_arg: str 
     return result
 
 
+def error_line(path: Path, error: BaseException) -> str:
+    """The batch report line of a failed file: ``"<path>: <message>"``.
+
+    Reader messages already start with the file's path and are kept as they
+    are; others (the predictor's limits, a bad sequence, an output path) get
+    the input file's path in front, so that each line says which file failed.
+    """
+    message = str(error)
+    return message if message.startswith(f"{path}:") else f"{path}: {message}"
+
+
 def check_output_path(path: Path) -> None:
     """Fails early (before any work) when ``path`` cannot be written."""
     parent = path.parent
