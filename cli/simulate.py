@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -19,6 +20,27 @@ NodeBudget = Annotated[Optional[int], typer.Option("--node-budget", help="Total 
 Near = Annotated[Optional[float], typer.Option("--near-decoys", help="Share of decoys 2.5–5 Å from the chain.")]
 
 
+# Each override: its Realism field, its CLI option and its allowed range
+# (high None: no upper bound). Checked here so that a bad value names the
+# option the user typed, not the dataclass field behind it.
+_OVERRIDES = (
+    ("coord_noise", "--noise", 0, None),
+    ("top1_accuracy", "--top1", 0, 1),
+    ("missing_fraction", "--missing", 0, 1),
+    ("num_decoys", "--decoys", 0, None),
+    ("node_budget", "--node-budget", 0, None),
+    ("near_decoy_fraction", "--near-decoys", 0, 1),
+)
+
+
+def _check_option(option: str, value, low, high) -> None:
+    """Fails with one line naming ``option`` when ``value`` is out of range."""
+    if math.isfinite(value) and low <= value and (high is None or value <= high):
+        return
+    allowed = f"within [{low}, {high}]" if high is not None else f"a number >= {low}"
+    raise fail(f"{option} must be {allowed}, got {value:g}")
+
+
 def build_realism(realism: str, noise=None, top1=None, missing=None, decoys=None,
                   node_budget=None, near=None):
     """A realism preset with the user's overrides (one line on bad values)."""
@@ -26,12 +48,14 @@ def build_realism(realism: str, noise=None, top1=None, missing=None, decoys=None
 
     if realism not in REALISM_PRESETS:
         raise fail(f"unknown realism {realism!r}; choose from {', '.join(REALISM_PRESETS)}")
-    overrides = {"coord_noise": noise, "top1_accuracy": top1, "missing_fraction": missing,
-                 "num_decoys": decoys, "node_budget": node_budget,
-                 "near_decoy_fraction": near}
+    values = (noise, top1, missing, decoys, node_budget, near)
+    overrides = {}
+    for (field, option, low, high), value in zip(_OVERRIDES, values):
+        if value is not None:
+            _check_option(option, value, low, high)
+            overrides[field] = value
     try:
-        return dataclasses.replace(REALISM_PRESETS[realism],
-                                   **{k: v for k, v in overrides.items() if v is not None})
+        return dataclasses.replace(REALISM_PRESETS[realism], **overrides)
     except ValueError as e:
         raise fail(str(e)) from None
 

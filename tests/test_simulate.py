@@ -203,6 +203,28 @@ def test_invalid_inputs():
                  np.random.default_rng(0))
 
 
+@pytest.mark.parametrize("option, value, message", [
+    ("--noise", "-1", "--noise must be a number >= 0, got -1"),
+    ("--noise", "nan", "--noise must be a number >= 0, got nan"),
+    ("--top1", "1.5", "--top1 must be within [0, 1], got 1.5"),
+    ("--top1", "-0.1", "--top1 must be within [0, 1], got -0.1"),
+    ("--missing", "2", "--missing must be within [0, 1], got 2"),
+    ("--decoys", "-3", "--decoys must be a number >= 0, got -3"),
+    ("--near-decoys", "1.5", "--near-decoys must be within [0, 1], got 1.5"),
+    ("--node-budget", "-1", "--node-budget must be a number >= 0, got -1"),
+])
+def test_cli_bad_option_names_the_option(tmp_path, option, value, message):
+    """tfsg simulate names the option the user typed, not the Realism field."""
+    result = CliRunner().invoke(app, [
+        "simulate", str(TEST_DATA / "1A8O.pdb.gz"), "--out",
+        str(tmp_path / "c.json"), option, value])
+    assert result.exit_code == 2, result.output
+    errors = [l for l in result.output.splitlines() if l.startswith("error:")]
+    assert errors == [f"error: {message}"], result.output
+    assert "Realism" not in result.output and "_" not in errors[0]
+    assert list(tmp_path.iterdir()) == []
+
+
 def _decimals(text: str) -> int:
     """Digits after the decimal point of a number as written in a file."""
     exponent = decimal.Decimal(text).as_tuple().exponent
