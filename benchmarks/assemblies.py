@@ -74,6 +74,10 @@ def simulated(entities: list[Entity], realism_name: str, rng):
     return sim, truth
 
 
+# The decoder names of --decoders and --scale-decoders (what Threader runs).
+THREADERS = ("default", "hmm", "constrained", "sequential")
+
+
 class Threader:
     """One decoder as a user runs it (through Predictor), or the previous
     release's sequential HMM."""
@@ -329,8 +333,9 @@ def main():
     parser.add_argument("--sections", nargs="+", default=["real", "packed", "scale"],
                         choices=["real", "packed", "scale"])
     parser.add_argument("--decoders", nargs="+", default=["default", "hmm", "sequential"],
-                        choices=["default", "hmm", "constrained", "sequential"])
-    parser.add_argument("--scale-decoders", nargs="+", default=["default", "hmm"])
+                        choices=THREADERS)
+    parser.add_argument("--scale-decoders", nargs="+", default=["default", "hmm"],
+                        choices=THREADERS)
     parser.add_argument("--model", default="", help="SavedModel (default: the bundled one)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--scale-nodes", type=int, nargs="+", default=[2000, 5000, 10000, 20000])

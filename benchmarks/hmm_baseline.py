@@ -29,7 +29,6 @@ import json
 import pathlib
 import sys
 import time
-import zlib
 
 import numpy as np
 
@@ -49,29 +48,27 @@ from tf_structgen.data.simulate import (  # noqa: E402
     simulate,
 )
 from tf_structgen.decoding.hmm import HMMConfig, hmm_thread  # noqa: E402
+from tf_structgen.evaluation.dev_split import is_tuning  # noqa: E402
 from tf_structgen.io import CandidateSet, SequenceRecord  # noqa: E402
 
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "dev_chains_ca.json.gz"
-
-
-def in_tuning_split(pdb_id: str) -> bool:
-    """The HMM defaults were tuned on these entries (about a third)."""
-    return zlib.crc32(pdb_id.encode()) % 3 == 0
 
 
 def load_chains(path: pathlib.Path,
                 split: str = "all") -> list[tuple[int, str, np.ndarray]]:
     """``(index, seqres, ca)`` per chain of a ``dev_chains_ca.json[.gz]`` file.
 
-    The index (position in the file) seeds the chain's simulation, so a
-    chain is simulated identically whatever the split.
+    ``split``: ``"all"``, ``"tune"`` (the entries of
+    :data:`tf_structgen.evaluation.dev_split.TUNING_ENTRIES`) or
+    ``"heldout"`` (the others). The index (position in the file) seeds the
+    chain's simulation, so a chain is simulated identically whatever the
+    split.
     """
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt") as f:
         records = json.load(f)
     return [(k, *chain_from_record(r)) for k, r in enumerate(records)
-            if split == "all" or in_tuning_split(r["pdb_id"]) == (
-                split == "tune")]
+            if split == "all" or is_tuning(r["pdb_id"]) == (split == "tune")]
 
 
 def threader(decoder: str, model, noise: float):
@@ -133,8 +130,8 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--split", default="all",
                         choices=["all", "tune", "heldout"],
-                        help="chains the defaults were tuned on, the others, "
-                             "or all (default)")
+                        help="the tuning entries of tf_structgen/evaluation/"
+                             "dev_split.py, the held-out others, or all (default)")
     parser.add_argument("--limit", type=int, default=None,
                         help="use only the first N chains")
     args = parser.parse_args(argv)

@@ -1,0 +1,51 @@
+"""The benchmark scripts' command lines (benchmarks/ is not a package: the
+scripts are loaded from their files, or run as a user runs them)."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tf_structgen.evaluation.dev_split import TUNING_ENTRIES
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).parent / "data"
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(
+        f"benchmark_{name}", REPO / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_hmm_baseline_split_is_the_dev_split(tmp_path):
+    """--split tune / heldout follow dev_split.TUNING_ENTRIES, and the file
+    position still seeds each chain."""
+    hmm_baseline = load_script("hmm_baseline")
+    record = json.loads((DATA / "dev_chains_small.json").read_text())[0]
+    # 1aku and 6r79 are tuning entries, 5zng and 1orc are not.
+    ids = ["5zng", "1aku", "1orc", "6r79"]
+    assert [i in TUNING_ENTRIES for i in ids] == [False, True, False, True]
+    path = tmp_path / "chains.json"
+    path.write_text(json.dumps([{**record, "pdb_id": i} for i in ids]))
+    index = {split: [k for k, _, _ in hmm_baseline.load_chains(path, split)]
+             for split in ("all", "tune", "heldout")}
+    assert index == {"all": [0, 1, 2, 3], "tune": [1, 3], "heldout": [0, 2]}
+
+
+def test_assemblies_rejects_an_unknown_scale_decoder():
+    """An unknown --scale-decoders name fails at argument parsing, as an
+    unknown --decoders name does (before any data is read)."""
+    for option in ("--decoders", "--scale-decoders"):
+        run = subprocess.run(
+            [sys.executable, str(REPO / "benchmarks" / "assemblies.py"),
+             "--data", str(REPO / "no-such-file.json.gz"), "--sections", "scale",
+             option, "hmm", "bogus"],
+            capture_output=True, text=True, timeout=300)
+        assert run.returncode == 2, run.stderr
+        assert (f"argument {option}: invalid choice: 'bogus'"
+                in run.stderr), run.stderr
+        assert "Traceback" not in run.stderr
