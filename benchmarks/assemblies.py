@@ -75,7 +75,7 @@ def simulated(entities: list[Entity], realism_name: str, rng):
 
 
 # The decoder names of --decoders and --scale-decoders (what Threader runs).
-THREADERS = ("default", "hmm", "constrained", "sequential")
+THREADERS = ("default", "hmm", "constrained", "links", "sequential")
 
 
 class Threader:

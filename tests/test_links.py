@@ -201,3 +201,61 @@ def test_links_decoder_threads_and_uses_the_scores(link_export):
     consecutive = sum(1 for a, b in zip(moved[:-1], moved[1:]) if a >= 0 and b >= 0
                       and any((t[:-1] == a) & (t[1:] == b)))
     assert consecutive < 0.2 * len(t)
+
+
+def test_cli_train_export_and_predict_with_links(tmp_path):
+    from typer.testing import CliRunner
+
+    from tf_structgen.cli.main import app
+
+    def invoke(*args):
+        return CliRunner().invoke(app, [str(a) for a in args])
+
+    run = tmp_path / "run"
+    result = invoke("train-links", "--run-dir", run, "--max-steps", 2, "--batch-size", 1,
+                    "--units", 8, "--layers", 1)
+    assert result.exit_code == 0, result.output
+    assert "stopped at step 2" in result.output
+    result = invoke("train-links", "--run-dir", run, "--max-steps", 0)
+    assert result.exit_code == 2 and "error:" in result.output
+    result = invoke("export-links", "--run-dir", run, "--out", tmp_path / "links",
+                    "--link-weight", 0.5)
+    assert result.exit_code == 0, result.output
+    meta = json.loads((tmp_path / "links" / "1" / "assets.extra" / "tf_structgen.json").read_text())
+    assert meta["link_weight"] == 0.5 and meta["training_step"] == 2
+
+    out = tmp_path / "m.cif"
+    result = invoke("predict", "examples/1aku_realistic.json", "--sequence", "examples/1aku.fasta",
+                    "--out", out, "--decoder", "links", "--link-model", tmp_path / "links")
+    assert result.exit_code == 0, result.output
+    assert out.exists() and "positions assigned" in result.output
+    for args, message in [(("--link-model", tmp_path / "nothing"), "no such link model"),
+                          (("--link-model", tmp_path / "links", "--link-weight", 11),
+                           "link weight")]:
+        result = invoke("predict", "examples/1aku_realistic.json", "--sequence",
+                        "examples/1aku.fasta", "--out", tmp_path / "x.cif",
+                        "--decoder", "links", *args)
+        assert result.exit_code == 2, result.output
+        assert message in result.output and not (tmp_path / "x.cif").exists()
+    result = invoke("export-links", "--run-dir", tmp_path / "nothing", "--out", tmp_path / "l2")
+    assert result.exit_code == 2 and "not a link training run" in result.output
+
+
+def test_documented_link_request_works(link_export):
+    """The REST body of docs/serving.md's link section, as TF Serving would
+    decode it, gives one logit per ordered contact."""
+    import re
+    from pathlib import Path
+
+    import tensorflow as tf
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "serving.md").read_text()
+    body = json.loads(re.search(r"curl -d '(\{\"signature_name\": \"link_scores\".*?)'",
+                                doc).group(1))
+    loaded = tf.saved_model.load(str(link_export[1]))
+    signature = loaded.signatures[body["signature_name"]]
+    specs = signature.structured_input_signature[1]
+    out = signature(**{k: tf.constant(v, specs[k].dtype) for k, v in body["inputs"].items()})
+    assert out["source"].numpy().tolist() == [0, 1]
+    assert out["target"].numpy().tolist() == [1, 0]
+    assert out["logits"].shape == (2,)

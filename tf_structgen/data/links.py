@@ -14,7 +14,11 @@ labelled 1 when its two nodes hold residues t and t + 1 of one chain
 
 The detector's imperfections are drawn per example from
 :class:`~.realistic.RealisticConfig` (noise up to 0.5 Å, top-1 0.7-1.0, up to
-10 % missing residues, up to 70 % of the decoys near the chain). Link labels
+10 % missing residues, up to 70 % of the decoys near the chain), or, with
+probability ``hard_fraction``, from the hard end of it: noise 0.2-0.5 Å,
+top-1 0.65-0.85, 2-10 % missing, 40-80 % near decoys and the whole node
+budget filled with decoys, where a near decoy beside almost every residue
+looks like a link. Link labels
 do not depend on the sequence, so an example carries none.
 """
 
@@ -54,6 +58,7 @@ class LinkDataConfig:
         one trace.
       max_copies: most copies of one trace.
       realism: ranges of the detector imperfections.
+      hard_fraction: share of the examples drawn from the hard end.
     """
 
     contact_cutoff: float = 7.0
@@ -63,10 +68,12 @@ class LinkDataConfig:
     copies_fraction: float = 0.4
     max_copies: int = 4
     realism: realistic.RealisticConfig = realistic.RealisticConfig(paper_fraction=0.1)
+    hard_fraction: float = 0.5
 
     def __post_init__(self):
-        if not 0.0 <= self.copies_fraction <= 1.0:
-            raise ValueError("copies_fraction must be in [0, 1]")
+        for name in ("copies_fraction", "hard_fraction"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1]")
         if not 60 <= self.min_length <= self.max_length <= self.node_budget:
             raise ValueError("need 60 <= min_length <= max_length <= node_budget")
         if self.max_copies < 2:
@@ -110,6 +117,15 @@ def _traces(config: LinkDataConfig, rng: np.random.Generator) -> list[np.ndarray
     return realistic.generate_traces(data, config.realism, rng)
 
 
+def hard_realism(num_true: int, node_budget: int, rng: np.random.Generator) -> Realism:
+    """A draw from the hard end of the detector imperfections."""
+    return Realism(coord_noise=float(rng.uniform(0.2, 0.5)),
+                   top1_accuracy=float(rng.uniform(0.65, 0.85)),
+                   missing_fraction=float(rng.uniform(0.02, 0.10)),
+                   num_decoys=max(node_budget - num_true, num_true // 5),
+                   near_decoy_fraction=float(rng.uniform(0.4, 0.8)))
+
+
 def simulated_links(sim: Simulation, cutoff: float) -> dict[str, np.ndarray]:
     """The example dict of one simulated candidate set: node scores and
     coordinates, contacts within ``cutoff`` and their labels."""
@@ -127,8 +143,11 @@ def link_example(config: LinkDataConfig, rng: np.random.Generator,
     chains = realistic.random_chains(traces, rng)
     if realism is None:
         total = sum(len(t) for t in traces)
-        realism = realistic.sample_realism(config.realism, total,
-                                           config.node_budget, rng)
+        if rng.random() < config.hard_fraction:
+            realism = hard_realism(total, config.node_budget, rng)
+        else:
+            realism = realistic.sample_realism(config.realism, total,
+                                               config.node_budget, rng)
     return simulated_links(simulate(chains, realism, rng), config.contact_cutoff)
 
 
