@@ -81,3 +81,41 @@ def test_sigkill_leaves_a_loadable_checkpoint_and_resume_finishes(tmp_path):
     assert f"stopped at step {target}" in resumed.stdout, resumed.stdout
     assert checkpoint_step(tf.train.latest_checkpoint(str(ckpt_dir))) == target
     assert "Traceback" not in resumed.stderr
+
+
+@pytest.mark.slow
+def test_link_training_sigterm_checkpoints_and_resumes(tmp_path):
+    """tfsg train-links: SIGTERM stops with a checkpoint at the step reached;
+    the run then resumes to its last step."""
+    from tf_structgen.training.link_trainer import CHECKPOINT_DIR as LINK_CKPT
+
+    run_dir = tmp_path / "links"
+    ckpt_dir = run_dir / LINK_CKPT
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    args = [*tfsg_command(), "train-links", "--run-dir", str(run_dir), "--max-steps", "150",
+            "--units", "8", "--layers", "1", "--batch-size", "1"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env, text=True)
+    try:
+        # The CLI prints "step 100 ..." after step 100: stop the run then.
+        line = ""
+        while not line.startswith("step 100"):
+            line = proc.stdout.readline()
+            if not line and proc.poll() is not None:
+                pytest.fail(f"training ended early ({proc.returncode}): {proc.stderr.read()[-2000:]}")
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if proc.returncode == 0:
+        pytest.skip("the run finished before the signal arrived")
+    assert "checkpoint saved" in err and "--resume" in err
+    latest = tf.train.latest_checkpoint(str(ckpt_dir))
+    assert latest is not None and 100 <= checkpoint_step(latest) < 150
+    resumed = subprocess.run([*tfsg_command(), "train-links", "--run-dir", str(run_dir),
+                              "--resume"], capture_output=True, text=True, env=env,
+                             timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert checkpoint_step(tf.train.latest_checkpoint(str(ckpt_dir))) == 150

@@ -147,33 +147,33 @@ def train_links(run_dir: str | Path, config: LinkTrainConfig | None = None, *,
         checkpoint.restore(manager.latest_checkpoint)
         logger.info("resumed %s at step %d", run_dir, int(step))
 
-    start = int(step)
-    train = links.link_dataset(
-        lambda shard: links.link_examples(data, seed=config.seed,
-                                          start=start * config.batch_size,
-                                          shard=shard),
-        config.batch_size, parallel=config.parallel)
-    validation = links.link_dataset(
-        lambda shard: links.link_examples(data, seed=config.seed,
-                                          stream=links.VALIDATION_STREAM,
-                                          count=config.validation_size, shard=shard),
-        config.batch_size).cache()
-    loss_fn = tf.keras.losses.BinaryCrossentropy(from_logits=True)
-
-    @tf.function(reduce_retracing=True)
-    def train_step(graph):
-        labels = graph.edge_sets[F.CONTACTS][links.LABEL]
-        weights = tf.cast(_edge_distances(graph) < LOSS_RANGE, tf.float32)
-        with tf.GradientTape() as tape:
-            loss = loss_fn(labels[:, None], model(graph, training=True)[:, None],
-                           sample_weight=weights)
-        grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
-        step.assign_add(1)
-        return loss
-
-    began = time.monotonic()
     try:
+        start = int(step)
+        train = links.link_dataset(
+            lambda shard: links.link_examples(data, seed=config.seed,
+                                              start=start * config.batch_size,
+                                              shard=shard),
+            config.batch_size, parallel=config.parallel)
+        validation = links.link_dataset(
+            lambda shard: links.link_examples(data, seed=config.seed,
+                                              stream=links.VALIDATION_STREAM,
+                                              count=config.validation_size, shard=shard),
+            config.batch_size).cache()
+        loss_fn = tf.keras.losses.BinaryCrossentropy(from_logits=True)
+
+        @tf.function(reduce_retracing=True)
+        def train_step(graph):
+            labels = graph.edge_sets[F.CONTACTS][links.LABEL]
+            weights = tf.cast(_edge_distances(graph) < LOSS_RANGE, tf.float32)
+            with tf.GradientTape() as tape:
+                loss = loss_fn(labels[:, None], model(graph, training=True)[:, None],
+                               sample_weight=weights)
+            grads = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+            step.assign_add(1)
+            return loss
+
+        began = time.monotonic()
         for graph in train:
             if int(step) >= config.max_steps:
                 break
