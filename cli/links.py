@@ -56,7 +56,8 @@ def export_links(
     run_dir: Annotated[Path, typer.Option("--run-dir", help="Link training run (latest checkpoint).")] = Path("runs/links"),
     out: Annotated[Path, typer.Option("--out", help="Model base folder; the SavedModel goes to OUT/<version>/.")] = Path("saved_models/links"),
     version: Annotated[Optional[int], typer.Option(help="Integer version (default: next free).")] = None,
-    link_weight: Annotated[float, typer.Option("--link-weight", help="Factor on log P(link) in the links decoder, stored with the model (tune it with benchmarks/tune_links.py).")] = 1.0,
+    link_weight: Annotated[float, typer.Option("--link-weight", help="Factor on the link scores in the links decoder, stored with the model (tune it with benchmarks/tune_links.py).")] = 1.0,
+    link_mode: Annotated[str, typer.Option("--link-mode", help="relative (each contact against its nodes' second best) or absolute (log P(link)), stored with the model.")] = "relative",
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ):
     """Export a link head as a SavedModel (signature link_scores)."""
@@ -65,10 +66,13 @@ def export_links(
     with user_errors(verbose):
         if not 0.0 <= link_weight <= 10.0:
             raise fail("--link-weight must be within [0, 10]")
+        if link_mode not in ("relative", "absolute"):
+            raise fail("--link-mode must be relative or absolute")
         from tf_structgen.export.links import export_link_model
         from tf_structgen.training.link_trainer import load_link_scorer
 
         model, step = load_link_scorer(run_dir)
         path = export_link_model(model, out, version, metadata={
-            "training_step": step, "run_dir": str(run_dir), "link_weight": link_weight})
+            "training_step": step, "run_dir": str(run_dir), "link_weight": link_weight,
+            "link_mode": link_mode})
     typer.echo(f"exported step {step} of {run_dir} to {path}")

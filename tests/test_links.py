@@ -259,3 +259,28 @@ def test_documented_link_request_works(link_export):
     assert out["source"].numpy().tolist() == [0, 1]
     assert out["target"].numpy().tolist() == [1, 0]
     assert out["logits"].shape == (2,)
+
+
+def test_relative_link_scores_spare_each_nodes_two_best_contacts(link_export):
+    from tf_structgen.inference.links import MIN_LOG_PROB, LinkModel, second_best
+
+    source = np.array([0, 0, 0, 1, 3, 3])
+    values = np.array([-1.0, -0.1, -3.0, -2.0, -5.0, -4.0])
+    np.testing.assert_allclose(second_best(source, values, 5),
+                               [-1.0, -2.0, MIN_LOG_PROB, -5.0, MIN_LOG_PROB])
+    _, path = link_export
+    e = _example(seed=4)
+    relative = LinkModel(path, weight=1.0, mode="relative")
+    absolute = LinkModel(path, weight=1.0, mode="absolute")
+    s, t, _ = relative.logits(e["xyz"], e["aa_probs"])
+    rel, ab = relative.scores(e["xyz"], e["aa_probs"])(s, t), absolute.scores(
+        e["xyz"], e["aa_probs"])(s, t)
+    assert rel.max() <= 0 and (rel >= ab - 1e-9).all()
+    # Each node's best and second-best contact costs nothing on its side.
+    for node in np.unique(s)[:20]:
+        mine = np.flatnonzero(s == node)
+        best_two = mine[np.argsort(-ab[mine])[:2]]
+        side = np.minimum(0.0, ab[best_two] - second_best(s, ab, len(e["xyz"]))[node])
+        np.testing.assert_allclose(side, 0.0, atol=1e-9)
+    with pytest.raises(InputError, match="link mode"):
+        LinkModel(path, mode="sideways")

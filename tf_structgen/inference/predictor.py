@@ -149,13 +149,15 @@ class Predictor:
         ``links`` decoder (None: the bundled one).
       link_weight: factor on the link scores; None: the value stored with
         the link model.
+      link_mode: ``relative`` or ``absolute`` link scores
+        (:mod:`~tf_structgen.inference.links`); None: the stored mode.
     """
 
     def __init__(self, model_dir: Path | None, *, decoder: str = "unique",
                  direction: str = "ensemble", min_confidence: float = 0.1,
                  coord_noise: float = 0.3, correction_weight: float | None = None,
                  copies: str | int = "fasta", link_model: Path | None = None,
-                 link_weight: float | None = None):
+                 link_weight: float | None = None, link_mode: str | None = None):
         if decoder not in DECODERS:
             raise InputError(f"unknown decoder {decoder!r}; choose from {', '.join(DECODERS)}")
         if direction not in THREADING_SIGNATURES:
@@ -176,7 +178,8 @@ class Predictor:
             from tf_structgen.inference.links import LinkModel
             from tf_structgen.inference.model_store import resolve_link_model_dir
 
-            self.links = LinkModel(resolve_link_model_dir(link_model), link_weight)
+            self.links = LinkModel(resolve_link_model_dir(link_model), link_weight,
+                                   link_mode)
         metadata = {}
         if decoder not in NO_POINTER_DECODERS:
             from tf_structgen.inference.model_store import read_metadata
