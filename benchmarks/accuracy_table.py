@@ -14,8 +14,8 @@ decoder):
 * (c) ``realistic``: 0.25 Å noise, top-1 0.85, 3% missing, 30% near decoys;
 * (d) ``hard``: 0.4 Å, top-1 0.75, 6% missing, 60% near decoys.
 
-Columns (``--decoder``, default all): ``auto`` (``tfsg predict``'s default
-decoder with the model: ``constrained`` for the bundled one, where the two
+Columns (``--decoder``, default all): ``auto`` (the model's own decoder,
+``tfsg predict``'s default until 2026-12-01; ``hmm`` is its default since: ``constrained`` for the bundled one, where the two
 columns are one run), ``forward``, ``backward``, ``ensemble`` (the network's
 per-position argmax, the paper's eq. 2: ``--decoder greedy --direction ...
 --min-confidence 0``), ``constrained`` (HMM Viterbi with the network's
@@ -131,7 +131,7 @@ def main(argv=None) -> int:
     add_model_option(parser)
     parser.add_argument("--decoder", "--decoders", dest="columns", nargs="+",
                         default=list(COLUMNS), choices=list(COLUMNS), metavar="COLUMN",
-                        help="columns: auto (tfsg predict's default decoder), forward / "
+                        help="columns: auto (the model's own decoder), forward / "
                              "backward / ensemble (greedy argmax), constrained, hmm "
                              "(default: all; hmm alone loads no model)")
     parser.add_argument("--structures", default=str(REPO_ROOT.parent / "shared" / "data"

@@ -1,9 +1,11 @@
 """Assemblies: real multi-chain entries, packed assemblies and the 20k-node run.
 
-Prints, for every decoder side by side (the user's paths: ``default`` is
-``tfsg predict`` without ``--decoder``, i.e. ``auto`` with the bundled model;
-``hmm`` is ``--decoder hmm``; ``sequential`` is the previous release's HMM,
-copies threaded one after another and tails re-paired, for reference):
+Prints, for every decoder side by side (the user's paths: ``hmm``,
+``links`` and ``constrained`` are ``tfsg predict --decoder ...`` with the
+bundled models; ``default`` is ``tfsg predict`` without ``--decoder``, i.e.
+``hmm`` since 2026-12-02 (``auto`` = ``constrained`` with the bundled model
+before); ``sequential`` is the previous release's HMM, copies threaded one
+after another and tails re-paired, for reference):
 
 1. ``real``: the multi-chain entries of ../shared/data (one FASTA record per
    entity with its copy number, as the PDB's entity FASTA gives them; the
@@ -26,7 +28,7 @@ copies threaded one after another and tails re-paired, for reference):
 Usage (from the repository root):
 
     python benchmarks/assemblies.py [--sections real packed scale]
-        [--decoders default hmm sequential] [--model saved_models/structgen]
+        [--decoders hmm links constrained sequential] [--model saved_models/structgen]
         [--seeds 0] [--scale-nodes 2000 5000 10000 20000] [--json out.json]
 """
 
@@ -87,9 +89,9 @@ class Threader:
         if name == "sequential":
             return
         from tf_structgen.inference.model_store import resolve_model_dir
-        from tf_structgen.inference.predictor import Predictor, needs_model
+        from tf_structgen.inference.predictor import DEFAULT_DECODER, Predictor, needs_model
 
-        decoder = "auto" if name == "default" else name
+        decoder = DEFAULT_DECODER if name == "default" else name
         model_dir = None if not needs_model(decoder) else resolve_model_dir(
             pathlib.Path(model) if model else None)
         self.predictor = Predictor(model_dir, decoder=decoder)
@@ -332,9 +334,9 @@ def main():
     parser.add_argument("--data", default=str(DEFAULT_DATA))
     parser.add_argument("--sections", nargs="+", default=["real", "packed", "scale"],
                         choices=["real", "packed", "scale"])
-    parser.add_argument("--decoders", nargs="+", default=["default", "hmm", "sequential"],
+    parser.add_argument("--decoders", nargs="+", default=["hmm", "links", "constrained"],
                         choices=THREADERS)
-    parser.add_argument("--scale-decoders", nargs="+", default=["default", "hmm"],
+    parser.add_argument("--scale-decoders", nargs="+", default=["hmm", "links"],
                         choices=THREADERS)
     parser.add_argument("--model", default="", help="SavedModel (default: the bundled one)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])

@@ -1,11 +1,11 @@
 """``--model`` and ``--decoder`` for the benchmark scripts, meaning what they
 mean to ``tfsg predict``.
 
-Defaults are what a user gets today: the bundled model
-(:func:`~tf_structgen.inference.model_store.resolve_model_dir` of nothing)
-and the ``auto`` decoder (``constrained`` for a model trained with the
-emission prior, such as the bundled one, else ``unique``); the other
-settings are the CLI's defaults unless a script says otherwise. Only the
+Defaults are what a user gets today: the ``hmm`` decoder (tfsg predict's
+default since 2026-12-02) and, for the network decoders, the bundled model
+(:func:`~tf_structgen.inference.model_store.resolve_model_dir` of nothing;
+``auto`` = ``constrained`` for it); the other settings are the CLI's
+defaults unless a script says otherwise. Only the
 package's public API is used.
 """
 
@@ -14,9 +14,9 @@ from __future__ import annotations
 import argparse
 import pathlib
 
-# tfsg predict --decoder, in its order; "auto" is its default.
+# tfsg predict --decoder; DEFAULT_DECODER is its default.
 DECODERS = ("auto", "unique", "greedy", "hmm", "constrained", "links")
-DEFAULT_DECODER = "auto"
+DEFAULT_DECODER = "hmm"
 # tfsg predict's defaults for the other Predictor settings.
 CLI_DEFAULTS = {"direction": "ensemble", "min_confidence": 0.1, "coord_noise": 0.3}
 

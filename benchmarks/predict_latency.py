@@ -3,7 +3,7 @@
 Real chains of dev_chains_ca.json.gz, grouped by length (≈50, 150, 300,
 450 residues), are simulated at a realism preset with 500 nodes and
 threaded by each ``--decoder`` (default: ``auto`` with the bundled model,
-what ``tfsg predict`` runs, and ``hmm``) through
+``tfsg predict``'s default until 2026-12-01, and ``hmm``, its default since) through
 * the Python API (`Predictor.thread`, model loaded once),
 * the CLI (`tfsg predict --decoder D [--model M]`, a fresh process:
   start-up included),

@@ -3,7 +3,8 @@
 Builds candidate sets of m nodes from real chains (dev_chains_ca.json.gz,
 translated apart so chains do not overlap, simulated at a realism preset,
 decoys up to m nodes), threads them with each ``--decoder`` (default:
-``auto`` with the bundled model, what ``tfsg predict`` runs, and ``hmm``;
+``auto`` with the bundled model (``tfsg predict``'s default until
+2026-12-01) and ``hmm`` (its default since);
 tfsg predict's other defaults), each in a fresh subprocess, and prints wall
 time (model load excluded and included) and the child's peak RSS.
 

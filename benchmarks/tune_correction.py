@@ -7,8 +7,8 @@ sequences, 1-3 chains) simulated at the paper, realistic and hard presets,
 never on the real structures the accuracy table reports.
 
 ``--model`` defaults to the bundled model. ``--decoder`` is the decoder the
-weight is for: ``auto`` (default: what ``tfsg predict`` runs, which must be
-``constrained``, as for the bundled model) or ``constrained`` thread each
+weight is for: ``auto`` (default: what ``tfsg predict --decoder auto``
+runs, which must be ``constrained``, as for the bundled model) or ``constrained`` thread each
 problem exactly as ``tfsg predict --decoder constrained`` would with the
 model exported with ``--correction-weight λ``; ``sequential`` is the previous
 release's HMM (copies threaded one after another), with which the bundled

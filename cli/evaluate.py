@@ -19,7 +19,7 @@ def evaluate(
     structures: Annotated[Optional[str], typer.Option("--structures", help="Instead: a folder or glob of PDB/mmCIF files, simulated at --realism, threaded with --model/--decoder.")] = None,
     realism: Annotated[str, typer.Option("--realism", help="With --structures: paper, realistic, hard or clean.")] = "realistic",
     model: Annotated[Optional[Path], typer.Option("--model", help="With --structures: SavedModel folder (default: bundled).")] = None,
-    decoder: Annotated[str, typer.Option(help="With --structures: auto, unique, greedy, hmm, constrained or links (see tfsg predict --help).")] = "auto",
+    decoder: Annotated[Optional[str], typer.Option(help="With --structures: hmm (default; auto with --model), links, constrained, auto, unique or greedy (see tfsg predict --help).")] = None,
     direction: Annotated[str, typer.Option(help="With --structures: forward, backward or ensemble.")] = "ensemble",
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ):
@@ -50,10 +50,11 @@ def _evaluate_structures(spec, realism, model, decoder, direction, seed, out, ve
 
         from tf_structgen.evaluation.report import structures_report, write_structures_report
         from tf_structgen.inference.model_store import resolve_model_dir
-        from tf_structgen.inference.predictor import Predictor, needs_model
+        from tf_structgen.inference.predictor import Predictor, choose_decoder, needs_model
         from tf_structgen.io.structures import structure_files
 
         settings = build_realism(realism)
+        decoder = choose_decoder(decoder, model)
         paths = structure_files(spec)
         predictor = Predictor(resolve_model_dir(model) if needs_model(decoder) else None,
                               decoder=decoder, direction=direction,

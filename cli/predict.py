@@ -15,9 +15,9 @@ def predict(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output model (.pdb/.cif); in batch mode a directory.")],
     sequence: Annotated[Optional[str], typer.Option("--sequence", "-s", help="FASTA file (one record per chain, or per entity with '>ID copies=N' or the PDB's '>ID|Chains A, B|...' headers) or a literal sequence. Default: the candidate file's 'sequence'.")] = None,
     assignments: Annotated[Optional[Path], typer.Option("--assignments", "-a", help="Also write the assignment JSON here (batch mode: always written beside the models).")] = None,
-    model: Annotated[Optional[Path], typer.Option("--model", "-m", help="SavedModel folder (or its version folder). Default: the bundled model.")] = None,
+    model: Annotated[Optional[Path], typer.Option("--model", "-m", help="SavedModel folder (or its version folder) for the network decoders (auto, constrained, unique, greedy). Default: the bundled model. Given without --decoder: the model's own decoder (auto).")] = None,
     direction: Annotated[str, typer.Option(help="forward, backward or ensemble.")] = "ensemble",
-    decoder: Annotated[str, typer.Option(help="auto (constrained for models trained with the emission prior, like the bundled one; else unique), unique (network top-K, each node once, chains disjoint), greedy (argmax), hmm (classical Viterbi, no network), constrained (HMM Viterbi with the network's emission correction) or links (HMM Viterbi with the link head's learned backbone-link scores).")] = "auto",
+    decoder: Annotated[Optional[str], typer.Option(help="hmm (default: the assembly decoder with the classical HMM scores, no network; it measures best on held-out data), links (the same with the bundled link head's learned backbone-link scores), constrained (the same with the bundled network's emission correction), auto (the model's own decoder: constrained for models trained with the emission prior, like the bundled one; else unique), unique (network top-K, each node once, chains disjoint) or greedy (argmax). Without --decoder: hmm, or auto with --model, or links with --link-model.")] = None,
     link_model: Annotated[Optional[Path], typer.Option("--link-model", help="Link-head SavedModel for --decoder links. Default: the bundled one.")] = None,
     link_weight: Annotated[Optional[float], typer.Option("--link-weight", help="Factor on the link scores (--decoder links). Default: the value stored with the link model.")] = None,
     min_confidence: Annotated[float, typer.Option("--min-confidence", help="Positions whose best free node is less probable stay unassigned.")] = 0.1,
@@ -33,9 +33,11 @@ def predict(
     with user_errors(verbose):
         from tf_structgen.inference import jobs
         from tf_structgen.inference.model_store import resolve_model_dir
-        from tf_structgen.inference.predictor import Predictor, needs_model, parse_copies
+        from tf_structgen.inference.predictor import (Predictor, choose_decoder, needs_model,
+                                                     parse_copies)
 
         copies_value = parse_copies(copies)  # a bad value fails before any work
+        decoder = choose_decoder(decoder, model, link_model)
         inputs = jobs.expand_inputs(candidates)
         batch = len(inputs) > 1 or Path(candidates).is_dir() or inputs[0] != Path(candidates)
         model_dir = resolve_model_dir(model) if needs_model(decoder) else None

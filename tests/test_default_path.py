@@ -1,5 +1,7 @@
-"""The path users run most: ``tfsg predict`` with the bundled model and the
-default decoder (``auto`` -> ``constrained`` for ``structgen/2``).
+"""The paths users run most: ``tfsg predict`` with its default decoder
+(``hmm`` since 2026-12-02: it measured best on held-out data) and with the
+bundled network models (``--decoder auto`` -> ``constrained`` with
+``structgen/2``; ``--decoder links`` with ``saved_models/links``).
 
 Covers the README's main command as written, accuracy floors on the bundled
 examples, that the network's emission correction reaches the decoder exactly
@@ -90,6 +92,19 @@ def predictor(bundled_dir):
     return Predictor(bundled_dir, decoder="auto")
 
 
+def thread_example_above_floor(predictor, name: str):
+    """Threads bundled example ``name`` with ``predictor``, checks its floor
+    (DEFAULT_DECODER_FLOORS) and returns the chains."""
+    fasta, floor = DEFAULT_DECODER_FLOORS[name]
+    result = predictor.thread(read_candidates(EXAMPLES / f"{name}.json"),
+                              read_sequences(str(EXAMPLES / fasta)))
+    value, correct, total = accuracy([c.nodes for c in result],
+                                     EXAMPLES / f"{name}_truth.json")
+    print(f"{name} {predictor.decoder}: {correct}/{total} = {value:.4f}")
+    assert value >= floor
+    return result
+
+
 @pytest.fixture(scope="module")
 def aku_realistic():
     """1aku_realistic candidates and its encoded sequence."""
@@ -124,7 +139,7 @@ def test_readme_main_command_runs_as_written(tmp_path):
                 in run.stdout), run.stdout
 
 
-# 2. The bundled model with the default decoder ----------------------------
+# 2. The bundled model with its own decoder (--decoder auto) -----------------
 
 def test_auto_is_constrained_with_the_stored_weight(predictor, bundled_dir):
     from tf_structgen.inference.model_store import read_metadata
@@ -136,20 +151,18 @@ def test_auto_is_constrained_with_the_stored_weight(predictor, bundled_dir):
 
 @pytest.mark.parametrize("name", sorted(DEFAULT_DECODER_FLOORS))
 def test_default_decoder_accuracy_floor(predictor, name):
-    fasta, floor = DEFAULT_DECODER_FLOORS[name]
-    result = predictor.thread(read_candidates(EXAMPLES / f"{name}.json"),
-                              read_sequences(str(EXAMPLES / fasta)))
-    value, correct, total = accuracy([c.nodes for c in result],
-                                     EXAMPLES / f"{name}_truth.json")
-    print(f"{name} default decoder: {correct}/{total} = {value:.4f}")
-    assert value >= floor
+    result = thread_example_above_floor(predictor, name)
     used = np.concatenate([c.nodes[c.nodes >= 0] for c in result])
     assert len(used) == len(np.unique(used)), "a node was used twice"
 
 
 @pytest.mark.slow
 def test_cli_default_decoder_on_5zng(tmp_path):
-    """The same through the CLI (no --model, no --decoder)."""
+    """The CLI's default (no --model, no --decoder) is DEFAULT_DECODER, the
+    HMM: no model is loaded and the floors hold."""
+    from tf_structgen.inference.predictor import DEFAULT_DECODER
+
+    assert DEFAULT_DECODER == "hmm"
     fasta, floor = DEFAULT_DECODER_FLOORS["5zng_realistic"]
     out, assignments = tmp_path / "5zng.cif", tmp_path / "5zng.json"
     result = CliRunner().invoke(app, [
@@ -159,11 +172,26 @@ def test_cli_default_decoder_on_5zng(tmp_path):
     assert re.search(r"^chain A: \d+/79 positions assigned$", result.output, re.M)
     assert re.search(r"^chain C: \d+/62 positions assigned$", result.output, re.M)
     data = read_assignments(assignments)
-    assert data["model"].endswith(str(Path("structgen") / "2"))
+    assert data["model"] == "hmm"
     value, _, _ = accuracy([as_nodes(c) for c in data["chains"]],
                            EXAMPLES / "5zng_realistic_truth.json")
     assert value >= floor
     assert out.stat().st_size > 0
+
+
+@pytest.mark.parametrize("name", sorted(DEFAULT_DECODER_FLOORS))
+def test_bundled_link_model_accuracy_floor(name):
+    """--decoder links with the bundled link head (its stored weight and
+    mode) on the bundled examples."""
+    from tf_structgen.inference.model_store import bundled_link_model_dir, read_metadata
+    from tf_structgen.inference.predictor import Predictor
+
+    predictor = Predictor(None, decoder="links")
+    assert predictor.links.model_dir == bundled_link_model_dir()
+    stored = read_metadata(bundled_link_model_dir())
+    assert predictor.links.weight == stored["link_weight"] > 0
+    assert predictor.links.mode == stored["link_mode"]
+    thread_example_above_floor(predictor, name)
 
 
 # 3. The correction is used, exactly as computed ----------------------------

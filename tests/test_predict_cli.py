@@ -13,6 +13,7 @@ from tf_structgen.cli.main import app
 from tf_structgen.io import read_assignments, read_candidates
 
 DATA = Path(__file__).parent / "data"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 runner = CliRunner()
 
 
@@ -383,3 +384,33 @@ def test_predict_coord_noise_matches_noisy_candidates(tmp_path):
         accuracy[noise] = correct / total
     assert accuracy[1] >= 0.85, accuracy
     assert accuracy[0] <= accuracy[1] - 0.3, accuracy
+
+
+def test_decoder_follows_the_models_given():
+    """Without --decoder: hmm; --model alone means that model's own decoder
+    (auto), --link-model alone the links decoder; a model a decoder would
+    not use is an error, not silently ignored."""
+    from tf_structgen.common.errors import InputError
+    from tf_structgen.inference.predictor import DEFAULT_DECODER, choose_decoder
+
+    assert choose_decoder(None) == DEFAULT_DECODER == "hmm"
+    assert choose_decoder(None, model="m") == "auto"
+    assert choose_decoder(None, link_model="l") == "links"
+    assert choose_decoder("constrained", model="m") == "constrained"
+    assert choose_decoder("links", link_model="l") == "links"
+    for args, message in [(("hmm", "m", None), "--model is not used by --decoder hmm"),
+                          (("links", "m", None), "--model is not used"),
+                          (("constrained", None, "l"), "--link-model is only used"),
+                          ((None, "m", "l"), "say which")]:
+        with pytest.raises(InputError, match=message):
+            choose_decoder(*args)
+
+
+def test_model_with_the_hmm_decoder_is_one_error_line(tmp_path, exported_model):
+    out = tmp_path / "m.pdb"
+    result = invoke("predict", EXAMPLES / "1aku_realistic.json", "--sequence",
+                    EXAMPLES / "1aku.fasta", "--out", out, "--model", exported_model,
+                    "--decoder", "hmm")
+    assert result.exit_code == 2
+    assert "--model is not used by --decoder hmm" in result.output
+    assert not out.exists()

@@ -38,24 +38,24 @@ def bundled_link_model_dir() -> Path:
     return latest_version(root / BUNDLED_LINK_MODEL_NAME)
 
 
-def resolve_link_model_dir(model: str | Path | None) -> Path:
-    """A user's ``--link-model`` or the bundled link model."""
+def _resolve(model: str | Path | None, bundled, what: str) -> Path:
     if model is None:
-        return bundled_link_model_dir()
+        return bundled()
     path = Path(model)
     if not path.exists():
-        raise InputError(f"{path}: no such link model folder")
+        raise InputError(f"{path}: no such {what} folder")
     return latest_version(path)
+
+
+def resolve_link_model_dir(model: str | Path | None) -> Path:
+    """A user's ``--link-model`` (folder or version folder) or the bundled
+    link model."""
+    return _resolve(model, bundled_link_model_dir, "link model")
 
 
 def resolve_model_dir(model: str | Path | None) -> Path:
     """A user's ``--model`` (folder or version folder) or the bundled model."""
-    if model is None:
-        return bundled_model_dir()
-    path = Path(model)
-    if not path.exists():
-        raise InputError(f"{path}: no such model folder")
-    return latest_version(path)
+    return _resolve(model, bundled_model_dir, "model")
 
 
 def read_metadata(version_dir: Path) -> dict:
