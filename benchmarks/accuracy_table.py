@@ -15,21 +15,22 @@ decoder):
 * (d) ``hard``: 0.4 Å, top-1 0.75, 6% missing, 60% near decoys.
 
 Columns (``--decoder``, default all): ``auto`` (the model's own decoder,
-``tfsg predict``'s default until 2026-12-01; ``hmm`` is its default since: ``constrained`` for the bundled one, where the two
-columns are one run), ``forward``, ``backward``, ``ensemble`` (the network's
+``tfsg predict``'s default until 2026-12-01: ``constrained`` for the
+bundled one, where the two columns are one run), ``forward``, ``backward``, ``ensemble`` (the network's
 per-position argmax, the paper's eq. 2: ``--decoder greedy --direction ...
 --min-confidence 0``), ``constrained`` (HMM Viterbi with the network's
-emission correction, ensemble), ``hmm`` (the classical baseline alone) and the
-paper's figure where it has one. AA is over positions that have a true node,
+emission correction, ensemble), ``hmm`` (the classical baseline alone,
+``tfsg predict``'s default since 2026-12-02), ``links`` (the HMM with the
+bundled link head) and the paper's figure where it has one. AA is over positions that have a true node,
 averaged over problems (structures). The HMM-based decoders (``auto`` when
-it is ``constrained``, ``constrained``, ``hmm``) get the row's coordinate
+it is ``constrained``, ``constrained``, ``hmm``, ``links``) get the row's coordinate
 noise as their noise hint. ``--model`` defaults to the bundled model;
 ``--decoder hmm`` alone loads no model.
 
 Usage (from the repository root):
 
     python benchmarks/accuracy_table.py [--model saved_models/structgen/2] \\
-        [--decoder auto forward backward ensemble constrained hmm] \\
+        [--decoder auto forward backward ensemble constrained hmm links] \\
         [--structures ../shared/data/structures] [--synthetic 50] \\
         [--rows a b c d] [--json out.json]
 """
@@ -63,7 +64,7 @@ from tf_structgen.io.structures import structure_files  # noqa: E402
 ROWS = {"a": ("synthetic", "paper"), "b": ("paper", "paper"),
         "c": ("realistic", "realistic"), "d": ("hard", "hard")}
 PAPER_FIGURE = {"a": 0.9949, "b": 0.9899, "c": None, "d": None}
-COLUMNS = ("auto", "forward", "backward", "ensemble", "constrained", "hmm")
+COLUMNS = ("auto", "forward", "backward", "ensemble", "constrained", "hmm", "links")
 DIRECTIONS = ("forward", "backward", "ensemble")
 SYNTHETIC_SEED = 1_000_003  # never a training seed
 
@@ -132,8 +133,8 @@ def main(argv=None) -> int:
     parser.add_argument("--decoder", "--decoders", dest="columns", nargs="+",
                         default=list(COLUMNS), choices=list(COLUMNS), metavar="COLUMN",
                         help="columns: auto (the model's own decoder), forward / "
-                             "backward / ensemble (greedy argmax), constrained, hmm "
-                             "(default: all; hmm alone loads no model)")
+                             "backward / ensemble (greedy argmax), constrained, hmm, links "
+                             "(default: all; hmm alone loads no model, links only the link head)")
     parser.add_argument("--structures", default=str(REPO_ROOT.parent / "shared" / "data"
                                                     / "structures"))
     parser.add_argument("--synthetic", type=int, default=50,
