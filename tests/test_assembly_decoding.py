@@ -192,6 +192,16 @@ def test_junction_cost_worked_values():
     ])
 
 
+def test_junctions_at_a_cis_peptide_or_a_numbering_skip_beat_a_jump():
+    """A cis peptide (2.95 Å) costs the HMM's cis link, not a jump; two
+    steps as short as one link (a residue number skipped between bonded
+    residues) cost the gap plus that link. Costed as jumps, both tied with a
+    crossing into another copy 50 Å away, and 1ay8's copies swapped tails."""
+    config = HMMConfig()  # sigma 0.1, cis penalty 5, gap 4 + reentry 1, jump 8
+    cost = junction_cost(np.array([2.95, 3.8, 50.0, 50.0]), np.array([1, 2, 1, 2]), config)
+    np.testing.assert_allclose(cost, [5.0, 4.0 + 1.0, 8.0, 4.0 + 1.0 + 8.0])
+
+
 def test_junction_cost_is_monotone_in_distance():
     config = HMMConfig(noise=0.25)
     low, high = config.second_neighbour_range

@@ -25,21 +25,31 @@ def junction_cost(d: np.ndarray, steps: np.ndarray, config: HMMConfig) -> np.nda
     """HMM-style cost (natural-log units) of one chain going from a node to
     another ``steps`` residues later, ``d`` Å away.
 
-    One step: the Cα-Cα distance score. Longer: the gap (``gap_open``,
+    One step: the Cα-Cα distance score (trans or cis peptide, as the HMM's
+    links). Longer: the gap (``gap_open``,
     ``null_cost`` per further unassigned residue, ``reentry_penalty``) plus
     the geometry: the second-neighbour range for two steps; for more, the
     ends of an unresolved loop as far apart as a random coil's (Gaussian
     chain) and never beyond an extended strand's reach. A geometry worse
     than a jump costs ``jump_penalty``.
+
+    Two steps as short as one link cost what the link would: real files
+    skip residue numbers between bonded residues, so a one-residue gap of
+    the numbering may hold no residue at all. Costed as a jump instead, the
+    bonded continuation tied with a crossing into another copy (1ay8 at
+    paper realism: the two copies exchanged their tails at a numbering
+    skip), and so did a cis peptide costed as a stretched trans link.
     """
     d = np.asarray(d, np.float64)
     steps = np.asarray(steps)
     sigma = config.sigma
     z = (d - config.ca_distance) / sigma
-    one = np.minimum(0.5 * z * z, config.jump_penalty)
+    z_cis = (d - config.cis_distance) / sigma
+    one = np.minimum(np.minimum(0.5 * z * z, config.cis_penalty + 0.5 * z_cis * z_cis),
+                     config.jump_penalty)
     low, high = config.second_neighbour_range
     excess2 = (np.maximum(low - d, 0.0) + np.maximum(d - high, 0.0)) / sigma
-    two = np.minimum(0.5 * excess2 ** 2, config.jump_penalty)
+    two = np.minimum(np.minimum(0.5 * excess2 ** 2, one), config.jump_penalty)
     excess = np.maximum(d - reach(steps, config), 0.0) / sigma
     coil = 1.5 * d * d / (np.maximum(steps, 1) * _COIL_B2)
     more = np.minimum(coil + 0.5 * excess ** 2, config.jump_penalty)
