@@ -14,7 +14,7 @@ from .train import parse_duration
 
 def train_links(
     run_dir: Annotated[Path, typer.Option("--run-dir", help="Run directory: settings, checkpoints, metrics.jsonl.")] = Path("runs/links"),
-    max_steps: Annotated[int, typer.Option("--max-steps", help="Last training step.")] = 20_000,
+    max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="Last training step (default 20000; with --resume: the run's own unless given).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Candidate sets per step.")] = 4,
     units: Annotated[int, typer.Option(help="Width of the node states.")] = 64,
     layers: Annotated[int, typer.Option(help="Message-passing rounds.")] = 4,
@@ -30,7 +30,8 @@ def train_links(
         from tf_structgen.training.link_trainer import LinkTrainConfig, train_links as run
 
         try:
-            config = LinkTrainConfig(max_steps=max_steps, batch_size=batch_size,
+            config = LinkTrainConfig(max_steps=20_000 if max_steps is None else max_steps,
+                                     batch_size=batch_size,
                                      units=units, num_layers=layers, seed=seed)
         except ValueError as e:
             raise fail(str(e)) from None
@@ -44,7 +45,7 @@ def train_links(
                 typer.echo(f"step {step} loss {loss:.4f}")
         try:
             run(run_dir, None if resume else config, resume=resume, time_limit=limit,
-                on_step=on_step)
+                on_step=on_step, max_steps=max_steps if resume else None)
         except KeyboardInterrupt:
             typer.echo(f"interrupted; checkpoint saved in {run_dir}; "
                        "continue with --resume", err=True)

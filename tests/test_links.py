@@ -284,3 +284,26 @@ def test_relative_link_scores_spare_each_nodes_two_best_contacts(link_export):
         np.testing.assert_allclose(side, 0.0, atol=1e-9)
     with pytest.raises(InputError, match="link mode"):
         LinkModel(path, mode="sideways")
+
+
+def test_resume_with_a_new_last_step_and_the_committed_checkpoint(tmp_path):
+    """--resume with --max-steps moves the run's end (saved with the run);
+    the committed link checkpoint loads at the bundled model's step."""
+    import shutil
+    from pathlib import Path
+
+    from tf_structgen.training.link_trainer import (LinkTrainConfig, load_link_scorer,
+                                                    train_links)
+
+    run = tmp_path / "run"
+    train_links(run, LinkTrainConfig(**{**TINY, "max_steps": 2}))
+    train_links(run, resume=True, max_steps=3)
+    assert json.loads((run / "link_config.json").read_text())["max_steps"] == 3
+    assert load_link_scorer(run)[1] == 3
+    with pytest.raises(InputError, match="max_steps"):
+        train_links(run, resume=True, max_steps=0)
+    committed = Path(__file__).resolve().parents[1] / "training_checkpoints" / "links"
+    copy = tmp_path / "links"
+    shutil.copytree(committed, copy)
+    model, step = load_link_scorer(copy)
+    assert step == 6500 and model.units == 64

@@ -110,7 +110,8 @@ def evaluate_scorer(model: LinkScorer, dataset: tf.data.Dataset) -> dict[str, fl
 def train_links(run_dir: str | Path, config: LinkTrainConfig | None = None, *,
                 data: links.LinkDataConfig = links.LinkDataConfig(),
                 resume: bool = False, time_limit: float | None = None,
-                on_step: Callable[[int, float], None] | None = None) -> LinkScorer:
+                on_step: Callable[[int, float], None] | None = None,
+                max_steps: int | None = None) -> LinkScorer:
     """Trains (or, with ``resume``, continues) a link-head run.
 
     Args:
@@ -120,6 +121,8 @@ def train_links(run_dir: str | Path, config: LinkTrainConfig | None = None, *,
       resume: continue from the run's last checkpoint.
       time_limit: stop (with a checkpoint) after this many seconds.
       on_step: called with ``(step, loss)`` after every step.
+      max_steps: with ``resume``, a new last step (saved with the run; the
+        learning-rate schedule stretches to it).
 
     Returns:
       The trained model.
@@ -127,6 +130,13 @@ def train_links(run_dir: str | Path, config: LinkTrainConfig | None = None, *,
     run_dir = Path(run_dir)
     if resume:
         config = _read_config(run_dir)
+        if max_steps is not None and max_steps != config.max_steps:
+            try:
+                config = dataclasses.replace(config, max_steps=max_steps)
+            except ValueError as e:
+                raise InputError(str(e)) from None
+            with atomic_write(run_dir / CONFIG_FILE) as f:
+                f.write(json.dumps(dataclasses.asdict(config), indent=2) + "\n")
     else:
         config = config or LinkTrainConfig()
         if (run_dir / CHECKPOINT_DIR).exists():
