@@ -23,14 +23,14 @@ import tensorflow as tf
 from tf_structgen.common.atomic import atomic_directory
 from tf_structgen.common.residue_constants import NUM_AMINO_ACIDS
 from tf_structgen.export.graph_builder import contact_pairs
+from tf_structgen.export.serving import METADATA_FILE
+from tf_structgen.export.signatures import LINK_SIGNATURE
 from tf_structgen.models.link_scorer import LinkScorer
 
-LINK_SIGNATURE = "link_scores"
 LINK_INPUTS = {
     "xyz": tf.TensorSpec([None, 3], tf.float32, name="xyz"),
     "aa_probs": tf.TensorSpec([None, NUM_AMINO_ACIDS], tf.float32, name="aa_probs"),
 }
-METADATA_FILE = "tf_structgen.json"
 
 
 class LinkModule(tf.Module):

@@ -9,3 +9,5 @@ THREADING_SIGNATURES = {"ensemble": "serving_default", "forward": "forward",
 CORRECTION_SIGNATURES = {"ensemble": "emission_correction",
                          "forward": "emission_correction_forward",
                          "backward": "emission_correction_backward"}
+# The link head's SavedModel (saved_models/links): per-contact link logits.
+LINK_SIGNATURE = "link_scores"

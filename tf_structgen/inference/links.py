@@ -25,11 +25,11 @@ import numpy as np
 
 from tf_structgen.common.errors import InputError
 from tf_structgen.decoding.graph import LinkScores
+from tf_structgen.export.signatures import LINK_SIGNATURE
 from tf_structgen.inference.model_store import read_metadata
 
 logger = logging.getLogger(__name__)
 
-LINK_SIGNATURE = "link_scores"
 DEFAULT_LINK_WEIGHT = 1.0
 LINK_MODES = ("relative", "absolute")
 # log P(link) below this is clipped: one contact never costs more than a jump.
@@ -58,14 +58,14 @@ class LinkModel:
             raise InputError(f"{model_dir}: not a link model (no {LINK_SIGNATURE!r} signature)")
         self._loaded = loaded
         self._signature = loaded.signatures[LINK_SIGNATURE]
+        stored = read_metadata(self.model_dir)
         if weight is None:
-            weight = float(read_metadata(self.model_dir).get("link_weight",
-                                                            DEFAULT_LINK_WEIGHT))
+            weight = float(stored.get("link_weight", DEFAULT_LINK_WEIGHT))
         if not 0.0 <= weight <= 10.0:
             raise InputError("link weight must be within [0, 10]")
         self.weight = weight
         if mode is None:
-            mode = str(read_metadata(self.model_dir).get("link_mode", "relative"))
+            mode = str(stored.get("link_mode", "relative"))
         if mode not in LINK_MODES:
             raise InputError(f"link mode must be one of {', '.join(LINK_MODES)}, not {mode!r}")
         self.mode = mode

@@ -89,6 +89,11 @@ def _read_config(run_dir: Path) -> LinkTrainConfig:
         raise InputError(f"{run_dir / CONFIG_FILE}: unreadable ({e})") from None
 
 
+def _write_config(run_dir: Path, config: LinkTrainConfig) -> None:
+    with atomic_write(run_dir / CONFIG_FILE) as f:
+        f.write(json.dumps(dataclasses.asdict(config), indent=2) + "\n")
+
+
 def _edge_distances(graph) -> tf.Tensor:
     xyz = graph.node_sets[F.NODES][F.XYZ]
     adjacency = graph.edge_sets[F.CONTACTS].adjacency
@@ -135,15 +140,13 @@ def train_links(run_dir: str | Path, config: LinkTrainConfig | None = None, *,
                 config = dataclasses.replace(config, max_steps=max_steps)
             except ValueError as e:
                 raise InputError(str(e)) from None
-            with atomic_write(run_dir / CONFIG_FILE) as f:
-                f.write(json.dumps(dataclasses.asdict(config), indent=2) + "\n")
+            _write_config(run_dir, config)
     else:
         config = config or LinkTrainConfig()
         if (run_dir / CHECKPOINT_DIR).exists():
             raise InputError(f"{run_dir}: already holds a run; pass resume to continue it")
         run_dir.mkdir(parents=True, exist_ok=True)
-        with atomic_write(run_dir / CONFIG_FILE) as f:
-            f.write(json.dumps(dataclasses.asdict(config), indent=2) + "\n")
+        _write_config(run_dir, config)
     tf.keras.utils.set_random_seed(config.seed)
     model = build_scorer(config, data)
     schedule = tf.keras.optimizers.schedules.CosineDecay(
