@@ -138,3 +138,60 @@ def test_saved_dataset_round_trip(tmp_path, tiny_preset):
     bad.write_bytes(b"not a zip")
     with pytest.raises(InputError, match="bad.npz"):
         pipeline.load_examples(bad)
+
+
+def real_chain_example(xyz, sequence, index=0, config=CONFIG):
+    return synthetic.paper_example_from_chain(
+        np.asarray(sequence), xyz, config, synthetic.example_rng(0, 2, index))
+
+
+def helix_trace(n):
+    """An ideal α-helix Cα trace: consecutive Cα 3.8 Å apart, i..i+2 5.4 Å."""
+    t = np.arange(n) * np.deg2rad(100.0)
+    return np.stack([2.3 * np.cos(t), 2.3 * np.sin(t), 1.5 * np.arange(n)], 1)
+
+
+def test_real_chain_keeps_its_contact_map_and_a_break():
+    xyz = helix_trace(60)
+    xyz[30:] += [0.0, 0.0, 20.0]           # a chain break between 29 and 30
+    sequence = np.arange(60) % 21           # index 20: unknown residue 'X'
+    ex = real_chain_example(xyz, sequence)
+    t = ex[F.TARGET]
+    assert len(ex[F.AA_PROBS]) == CONFIG.node_budget and len(set(t.tolist())) == 60
+    np.testing.assert_array_equal(ex[F.SEQUENCE], sequence)     # forward, 'X' kept
+    edges = set(zip(ex[F.SOURCE].tolist(), ex[F.TARGET_NODE].tolist()))
+    chain_edges = {(a, b) for a, b in edges if a in set(t.tolist()) and b in set(t.tolist())}
+    position = {node: i for i, node in enumerate(t.tolist())}
+    links = {tuple(sorted((position[a], position[b]))) for a, b in chain_edges}
+    assert links == {(i, i + 1) for i in range(59) if i != 29}
+    # Decoys keep the training parameters: apart from the chain by default.
+    assert len(edges) - len(chain_edges) > 0
+    assert all((a in position) == (b in position) for a, b in edges)
+    # Known residues score their own class; the 'X' nodes some standard class.
+    known = sequence < 20
+    assert ex[F.AA_PROBS][t[known], sequence[known]].min() > 0.7
+    assert ex[F.AA_PROBS][t[~known]].max(1).min() > 0.7
+
+
+def test_real_chain_longer_than_the_budget_gets_no_decoys_and_is_deterministic():
+    config = DataConfig(min_length=20, max_length=40, node_budget=40)
+    xyz, sequence = helix_trace(50), np.zeros(50, int)
+    ex = real_chain_example(xyz, sequence, config=config)
+    assert len(ex[F.AA_PROBS]) == 50
+    again = real_chain_example(xyz, sequence, config=config)
+    assert all(np.array_equal(ex[k], again[k]) for k in ex)
+    other = real_chain_example(xyz, sequence, index=1, config=config)
+    assert not np.array_equal(ex[F.TARGET], other[F.TARGET])
+
+
+def test_paper_protocol_chains_one_problem_per_protein_chain():
+    from pathlib import Path
+
+    from tf_structgen.evaluation.structures import paper_protocol_chains
+    from tf_structgen.io import read_structure_chains
+
+    path = Path(__file__).parent / "data" / "1d66.pdb.gz"
+    chains = read_structure_chains(path)
+    problems = list(paper_protocol_chains([path], CONFIG, seed=0))
+    assert [len(p[F.SEQUENCE]) for p in problems] == [len(c.sequence) for c in chains]
+    assert all(len(p[F.AA_PROBS]) == max(500, len(p[F.SEQUENCE])) for p in problems)

@@ -79,16 +79,62 @@ def paper_example(config: DataConfig, rng: np.random.Generator,
       each residue).
     """
     n = int(rng.integers(config.min_length, config.max_length + 1))
-    m = config.node_budget
     sequence = sample_sequence(n, rng)
+    chain = np.arange(n - 1)
+    return _with_decoys(sequence, np.stack([chain, chain + 1], 1), config.node_budget,
+                        config, rng, reverse)
+
+
+def paper_example_from_chain(sequence: np.ndarray, ca_xyz: np.ndarray,
+                             config: DataConfig, rng: np.random.Generator,
+                             cutoff: float = 4.0) -> dict[str, np.ndarray]:
+    """The paper's protocol on a real chain (its Table I row (b)).
+
+    The chain's own contact map (Cα pairs closer than ``cutoff``: consecutive
+    residues, except across chain breaks, plus the rare closer non-consecutive
+    pairs) replaces the perfect path; scores and decoys are drawn as in
+    :func:`paper_example` ("decoys with the same parameters" as in training),
+    up to ``config.node_budget`` nodes in all (none when the chain is longer).
+    Graph only: no coordinates reach the model.
+
+    Args:
+      sequence: int [n] residue classes; unknown residues (index 20) get the
+        scores of a class drawn from the background composition.
+      ca_xyz: float [n, 3] Cα coordinates of those residues.
+      config: data settings (``node_budget``, ``score_sigma``,
+        ``decoy_degree``, ``decoys_touch_chain``).
+      rng: random generator.
+      cutoff: contact distance in ångström.
+
+    Returns:
+      The dict of :func:`paper_example`, sequence forward.
+    """
+    from tf_structgen.data.contact_graph import contact_edges
+
+    sequence = np.asarray(sequence, dtype=np.int32)
+    src, dst = contact_edges(ca_xyz, cutoff)
+    keep = src < dst
+    pairs = np.stack([src[keep], dst[keep]], 1)
+    return _with_decoys(sequence, pairs, max(config.node_budget, len(sequence)),
+                        config, rng, reverse=False)
+
+
+def _with_decoys(sequence: np.ndarray, chain_pairs: np.ndarray, m: int,
+                 config: DataConfig, rng: np.random.Generator,
+                 reverse: bool | None) -> dict[str, np.ndarray]:
+    """Scores, ``m - n`` decoys with random edges, shuffled node order."""
+    n = len(sequence)
+    classes = sequence.copy()
+    unknown = classes >= NUM_AMINO_ACIDS
+    classes[unknown] = rng.choice(NUM_AMINO_ACIDS, size=int(unknown.sum()),
+                                  p=BACKGROUND_FREQUENCIES)
     decoy_classes = rng.choice(NUM_AMINO_ACIDS, size=m - n,
                                p=BACKGROUND_FREQUENCIES)
-    scores = paper_scores(np.concatenate([sequence, decoy_classes]),
+    scores = paper_scores(np.concatenate([classes, decoy_classes]),
                           config.score_sigma, rng)
 
-    # Chain edges i -- i+1, then random edges started by each decoy.
-    chain = np.arange(n - 1)
-    src, dst = [chain], [chain + 1]
+    # Chain edges, then random edges started by each decoy.
+    src, dst = [chain_pairs[:, 0]], [chain_pairs[:, 1]]
     if m > n:
         per_decoy = rng.poisson(config.decoy_degree, size=m - n)
         starts = np.repeat(np.arange(n, m), per_decoy)
@@ -99,7 +145,7 @@ def paper_example(config: DataConfig, rng: np.random.Generator,
         dst.append(ends[keep])
     src, dst = np.concatenate(src), np.concatenate(dst)
     pairs = np.unique(np.stack([np.minimum(src, dst), np.maximum(src, dst)], 1),
-                      axis=0)
+                      axis=0).reshape(-1, 2)
 
     # Shuffle node order: old node i becomes new node new_index[i].
     new_index = rng.permutation(m)

@@ -11,7 +11,9 @@ from typing import Callable, Sequence
 import numpy as np
 
 from tf_structgen.common.residue_constants import ALPHABET, encode_sequence
+from tf_structgen.data.config import DataConfig
 from tf_structgen.data.simulate import Realism, Simulation, simulate
+from tf_structgen.data.synthetic import example_rng, paper_example_from_chain
 from tf_structgen.evaluation.detector import detector_accuracy, detector_confusion
 from tf_structgen.io import (CandidateSet, ChainRecord, SequenceRecord, read_structure_chains,
                              write_assignments, write_candidates, write_fasta)
@@ -206,3 +208,32 @@ def evaluate_structures(paths: Sequence[Path], thread: Callable, realism: Realis
                              / max(1, sum(r["positions"] for r in rows))),
             "detector_alphabet": ALPHABET,
             "detector_confusion": confusion.tolist()}
+
+
+# Example stream of the real chains' paper-protocol problems (disjoint from
+# the synthetic training and validation streams 0 and 1).
+REAL_CHAIN_STREAM = 2
+
+
+def paper_protocol_chains(paths: Sequence[Path], config: DataConfig, seed: int = 0,
+                          cutoff: float = 4.0, min_length: int = 2):
+    """The paper's Table I row (b) problems: one per protein chain of ``paths``.
+
+    Each observed chain (residues with a Cα, file order) gets its own
+    ``cutoff`` contact map (the paper's 4 Å) plus decoys drawn as in training (:func:`paper_example_from_chain`);
+    chain k of the whole list uses ``example_rng(seed, REAL_CHAIN_STREAM, k)``.
+    Chains shorter than ``min_length`` residues are skipped.
+
+    Yields:
+      example dicts (graph only), in file and chain order.
+    """
+    k = 0
+    for path in paths:
+        for chain in read_structure_chains(path):
+            if len(chain.sequence) < min_length:
+                continue
+            yield paper_example_from_chain(
+                encode_sequence(chain.sequence), chain.ca_xyz, config,
+                example_rng(seed, REAL_CHAIN_STREAM, k), cutoff=cutoff)
+            k += 1
+
