@@ -82,3 +82,49 @@ def test_sigkill_leaves_a_loadable_checkpoint_and_resume_finishes(tmp_path):
     assert checkpoint_step(tf.train.latest_checkpoint(str(ckpt_dir))) == target
     assert "Traceback" not in resumed.stderr
 
+
+
+@pytest.mark.slow
+def test_link_training_sigterm_checkpoints_and_resumes(tmp_path):
+    """tfsg train-links: SIGTERM stops with a checkpoint at the step reached
+    (the run could not have finished: 100,000 steps); the run then resumes
+    to a new last step. The signal is sent once the first periodic
+    checkpoint exists (the child's output is not read: a pipe would hold it
+    until exit)."""
+    from tf_structgen.cli.errors import EXIT_INTERRUPTED
+    from tf_structgen.training.link_trainer import CHECKPOINT_DIR as LINK_CKPT
+
+    run_dir = tmp_path / "links"
+    ckpt_dir = run_dir / LINK_CKPT
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    args = [*tfsg_command(), "train-links", "--run-dir", str(run_dir),
+            "--max-steps", "100000", "--units", "8", "--layers", "1", "--batch-size", "1"]
+    err_path = tmp_path / "stderr.txt"
+    with open(err_path, "w") as err_file:
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err_file, env=env)
+        try:
+            deadline = time.monotonic() + 2 * START_TIMEOUT_S
+            while tf.train.latest_checkpoint(str(ckpt_dir)) is None:
+                if proc.poll() is not None:
+                    pytest.fail(f"training ended early ({proc.returncode}): "
+                                f"{err_path.read_text()[-2000:]}")
+                if time.monotonic() > deadline:
+                    pytest.fail(f"no checkpoint within {2 * START_TIMEOUT_S} s")
+                time.sleep(0.2)
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    err = err_path.read_text()
+    assert proc.returncode == EXIT_INTERRUPTED, err[-2000:]
+    assert "checkpoint saved" in err and "--resume" in err
+    stopped = checkpoint_step(tf.train.latest_checkpoint(str(ckpt_dir)))
+    assert 250 <= stopped < 100_000
+    target = stopped + 20
+    resumed = subprocess.run([*tfsg_command(), "train-links", "--run-dir", str(run_dir),
+                              "--resume", "--max-steps", str(target)],
+                             capture_output=True, text=True, env=env, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert checkpoint_step(tf.train.latest_checkpoint(str(ckpt_dir))) == target
