@@ -18,7 +18,7 @@ from tf_structgen.decoding.assembly import thread_assembly
 from tf_structgen.decoding.config import AssemblyConfig, HMMConfig
 from tf_structgen.decoding.hmm import _check_nodes
 from tf_structgen.decoding.junctions import junction_cost, reach
-from tf_structgen.decoding.refine import broken_runs, chain_score, refine
+from tf_structgen.decoding.refine import broken_runs, chain_score, refine, suspect_windows
 
 
 def peaked(seq: np.ndarray, peak: float = 0.9) -> np.ndarray:
@@ -141,6 +141,81 @@ def test_run_threaded_into_another_copy_goes_home(seed):
     got = [nodes for nodes, _ in out[0]]
     np.testing.assert_array_equal(got[0], t0)
     np.testing.assert_array_equal(got[1], t1)
+    assert total_score(out, decoder) > before
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_copies_that_took_each_others_window_backwards_get_it_back(seed):
+    # A sequence that reads alike both ways at 30-34 (QEVEQ in the hexamer
+    # 1hwu): each copy's decode holds the other copy's 30-34 backwards.
+    # A tail exchange only moves the reversal; the window exchange undoes it.
+    xyz, probs, seq, (ta, tb) = two_copies(seed)
+    seq[33], seq[34] = seq[31], seq[30]
+    assert (seq[30:35] == seq[30:35][::-1]).all()
+    probs = np.vstack([peaked(seq), peaked(seq)])
+    decoder = decoder_for(xyz, probs, [seq])
+    wrong_a, wrong_b = ta.copy(), tb.copy()
+    wrong_a[30:35], wrong_b[30:35] = tb[30:35][::-1], ta[30:35][::-1]
+    decoded = as_decoded([wrong_a, wrong_b])
+    before = total_score(decoded, decoder)
+    out = refine(decoded, decoder, decoder.confidence)
+    got = {tuple(nodes) for nodes, _ in out[0]}
+    assert got == {tuple(ta), tuple(tb)}
+    assert total_score(out, decoder) > before
+
+
+def test_suspect_windows_worked_values():
+    config = HMMConfig()
+    line = [[3.8 * k, 0.0, 0.0] for k in range(12)]
+    xyz = np.array(line + [[3.8 * 3, 5.0, 0.0], [3.8 * 4, 5.0, 0.0]])
+    # 0-2 on the line, 3-4 detour to the two off-line nodes (links of 6.2 Å
+    # and 5.0 Å: broken, then a stretched one costing >= 3), 5-11 back.
+    nodes = np.array([0, 1, 2, 12, 13, 5, 6, 7, 8, 9, 10, 11])
+    assert float(junction_cost(np.array([np.hypot(3.8, 5.0)]), 1, config)[0]) >= 3.0
+    # Between suspect junctions, then 4 residues either side of each.
+    assert suspect_windows(nodes, xyz, config) == [(0, 3), (3, 5), (5, 12), (0, 8), (0, 10)]
+    assert suspect_windows(nodes, xyz, config, max_window=5) == [(0, 3), (3, 5)]
+    # A clean chain has none; a plain gap alone makes no window.
+    assert suspect_windows(np.arange(12), xyz, config) == []
+    assert suspect_windows(np.array([0, 1, 2, -1, 4, 5]), xyz, config) == []
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_copies_exchanged_through_a_third_copys_bridge_are_separated(seed):
+    # Copies a and b both miss residues 26-27 (as 6r79's B and D miss 24-25);
+    # the decode runs a through three nodes of copy c (its 23-25) into b's
+    # tail, and b into a's tail. No tail exchange separates them (a's bridge
+    # stays in the way); emptying a window around the jumps does.
+    n = 60
+    rng = np.random.default_rng(seed)
+    chain = generate_chain(n, rng)
+    traces = pack_chains([chain, chain, chain], rng)
+    seq = rng.integers(0, 20, n)
+    truth, xyz, probs, size = [], [], [], 0
+    for k, trace in enumerate(traces):
+        keep = np.ones(n, bool)
+        if k < 2:
+            keep[26:28] = False
+        t = np.full(n, -1)
+        t[keep] = size + np.arange(keep.sum())
+        size += int(keep.sum())
+        truth.append(t)
+        xyz.append(trace[keep])
+        probs.append(peaked(seq[keep]))
+    xyz, probs = np.vstack(xyz), np.vstack(probs)
+    ta, tb, tc = truth
+    decoder = decoder_for(xyz, probs, [seq])
+    wrong_a = np.concatenate([ta[:23], tc[23:26], [-1, -1], tb[28:]])
+    wrong_b = np.concatenate([tb[:28], ta[28:]])
+    wrong_c = tc.copy()
+    wrong_c[23:26] = -1
+    decoded = as_decoded([wrong_a, wrong_b, wrong_c])
+    before = total_score(decoded, decoder)
+    out = refine(decoded, decoder, decoder.confidence)
+    got = [nodes for nodes, _ in out[0]]
+    assert {tuple(g) for g in got[:2]} == {tuple(ta), tuple(tb)}
+    used = np.concatenate([g[g >= 0] for g in got])
+    assert len(used) == len(set(used.tolist()))
     assert total_score(out, decoder) > before
 
 

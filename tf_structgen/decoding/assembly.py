@@ -42,8 +42,11 @@ which residue of which entity) and decides copies and owners jointly:
    fill_gaps`): residues lost to paths that were cut away come back.
 6. *Refinement.* A local search over the whole assembly (:mod:`.refine`)
    exchanges two copies' tails where both jump and the exchange joins
-   both, and moves runs between jumps into the gap of the chain they fit,
-   each move kept only if it raises the assembly's HMM score.
+   both, moves runs between jumps (and short islands cut off by long
+   gaps) into the gap of the chain they fit, and empties short windows
+   around suspect junctions in two touching copies and fills them again
+   (tails kept or exchanged), each move kept only if it raises the
+   assembly's HMM score.
 
 With ``copies=None`` (``tfsg predict --copies auto``) an entity's copies are
 threaded until one explains fewer than ``min_copy_fraction`` of the first

@@ -21,9 +21,22 @@ are tried, each kept only if it raises that score by more than
 
 1. *Tail exchange*: two chains of one entity swap everything after a
    position (the junction costs on either side decide).
-2. *Relocation*: a run between broken junctions is taken out of its
-   chain; the chain whose null runs can reach its nodes best is filled
-   again with them free, then the run's own chain is filled again.
+2. *Relocation*: a run between broken junctions, or a short island cut
+   off by long gaps (:func:`island_runs`), is taken out of its chain; the chain whose null runs can reach its nodes best (the run's
+   own chain included) is filled again with them free, then the run's
+   own chain is filled again.
+3. *Window exchange*: a short window between two suspect junctions of a
+   chain (a jump, a gap, or a one-step link stretched to ``_LOOSE_COST``),
+   or around one that is not a gap, is emptied in that chain and in a
+   touching copy of its entity, and the two are filled again, in both
+   orders, with their tails kept or exchanged. This undoes what the first two
+   moves cannot: two copies that took each other's residues over a few
+   positions, also read backwards (an antiparallel strand pairing two
+   copies, with a sequence that reads alike both ways, ``QEVEQ`` of the
+   hexamer 1hwu), and a copy that took another's residues where its own
+   are missing, a junction looser than a jump away from its own chain,
+   and two copies exchanged through a bridge of a third copy's nodes whose
+   entry looks like a clean link (6r79: both copies miss two residues).
 """
 
 from __future__ import annotations
@@ -45,6 +58,13 @@ _MIN_GAIN = 1.0        # natural-log units a move must win by
 _MAX_RUN = 40          # longest run that relocation takes out of a chain
 _MAX_RECIPIENTS = 6    # null runs (of other chains) tried for a relocated run
 _MAX_ROUNDS = 3
+_LOOSE_COST = 3.0      # a one-step link costing this much (~2.4 sigma) is suspect
+_MAX_WINDOW = 20       # longest window that a window exchange empties
+_MAX_ISLAND = 8        # longest island (a short run cut off by gaps) relocated
+_ISLAND_GAP = 5        # residues of a gap that cuts an island off
+_PAD = 4               # residues either side of a hard junction in its window
+_MAX_PARTNERS = 2      # touching copies tried per window
+_PARTNER_RADIUS = 12.0  # Å: a partner's nodes within this of the window's
 
 
 class Filler(Protocol):
@@ -99,6 +119,72 @@ def broken_runs(nodes: np.ndarray, xyz: np.ndarray, config: HMMConfig,
     for piece in np.split(t, cuts):
         lo, hi = int(piece[0]), int(piece[-1]) + 1
         if hi - lo <= max_run and len(piece) < len(t):
+            runs.append((lo, hi))
+    return runs
+
+
+def suspect_windows(nodes: np.ndarray, xyz: np.ndarray, config: HMMConfig,
+                    max_window: int = _MAX_WINDOW) -> list[tuple[int, int]]:
+    """Windows ``[lo, hi)`` between two consecutive suspect junctions of a
+    chain (at most ``max_window`` positions): a junction is suspect when it
+    is broken, spans a gap, or is a one-step link costing at least
+    ``_LOOSE_COST``. A terminus bounds a window as a gap does, and a window
+    needs one bound that is neither (gaps alone are the common case of
+    missing detections). Then, for each broken or stretched junction, the
+    window of ``_PAD`` residues either side of it."""
+    t = np.flatnonzero(nodes >= 0)
+    if len(t) < 2:
+        return []
+    p = xyz[nodes[t]]
+    d = np.linalg.norm(p[1:] - p[:-1], axis=1)
+    steps = np.diff(t)
+    hard = broken(d, steps, config) | ((steps == 1) & (junction_cost(d, 1, config) >= _LOOSE_COST))
+    gap = (steps > 1) & ~hard
+    # Suspect junction k sits between t[k] and t[k + 1]; the termini are
+    # junctions -1 and len(t) - 1.
+    k = np.flatnonzero(hard | gap)
+    kinds = np.concatenate([[False], hard[k], [False]])
+    k = np.concatenate([[-1], k, [len(t) - 1]])
+    windows = []
+    for i in range(len(k) - 1):
+        if not (kinds[i] or kinds[i + 1]):
+            continue
+        lo, hi = int(t[k[i] + 1]), int(t[k[i + 1]]) + 1
+        if hi - lo <= max_window and not (k[i] == -1 and k[i + 1] == len(t) - 1):
+            windows.append((lo, hi))
+    # Around each hard junction: the residues before it may be a bridge
+    # through another copy whose entry looks like a clean link.
+    n = len(nodes)
+    for j in np.flatnonzero(hard):
+        window = (max(0, int(t[j]) - _PAD), min(n, int(t[j + 1]) + 1 + _PAD))
+        if window not in windows and window[1] - window[0] <= max_window:
+            windows.append(window)
+    return windows
+
+
+def island_runs(nodes: np.ndarray, xyz: np.ndarray, config: HMMConfig,
+                max_island: int = _MAX_ISLAND, min_gap: int = _ISLAND_GAP
+                ) -> list[tuple[int, int]]:
+    """Short runs ``[lo, hi)`` (at most ``max_island`` positions) cut off
+    from the rest of their chain by a gap of at least ``min_gap`` residues
+    or a broken junction on both sides (a terminus counts as either), with
+    one such side at least: an unresolved terminus or loop threaded
+    through a few nodes whose residues match locally, often another copy's
+    (3og7: an N-terminal ``MKK`` on the other copy's residues 38, 39 and
+    51). Their junctions may all look plausible."""
+    t = np.flatnonzero(nodes >= 0)
+    if len(t) < 2:
+        return []
+    p = xyz[nodes[t]]
+    d = np.linalg.norm(p[1:] - p[:-1], axis=1)
+    steps = np.diff(t)
+    cut = (steps >= min_gap) | broken(d, steps, config)
+    if not cut.any():
+        return []
+    runs = []
+    for piece in np.split(t, np.flatnonzero(cut) + 1):
+        lo, hi = int(piece[0]), int(piece[-1]) + 1
+        if hi - lo <= max_island:
             runs.append((lo, hi))
     return runs
 
@@ -241,6 +327,10 @@ def _relocate(state: _State, c: int, lo: int, hi: int, min_gain: float) -> bool:
     refilled = _dedupe(filler.fill_nodes(e, emptied, banned, within=(lo, hi)))
     refilled_score = state.score(c, refilled)
     total = refilled_score - before + gain_r
+    own = _relocate_within(state, c, lo, hi, emptied, free_mask, tree, radius)
+    if own is not None and own[1] - before > total:
+        r, (refilled, refilled_score) = None, own
+        total = refilled_score - before
     if total <= min_gain or np.array_equal(refilled, nodes):
         return False
     if r is not None:
@@ -249,12 +339,102 @@ def _relocate(state: _State, c: int, lo: int, hi: int, min_gain: float) -> bool:
     return True
 
 
+def _relocate_within(state: _State, c: int, lo: int, hi: int, emptied: np.ndarray,
+                     free_mask: np.ndarray, tree: cKDTree, radius: float
+                     ) -> tuple[np.ndarray, float] | None:
+    """The run's own chain as its recipient: the run may hold the chain's
+    own residues at the wrong positions (an unresolved terminus threaded
+    through residues of a repeated motif, whose positions are left null).
+    Fills the chain's null run nearest the freed nodes (outside ``[lo,
+    hi)``) with them free, then ``[lo, hi)`` again; returns the chain and
+    its score, or None when no null run is within reach."""
+    xyz = state.filler.xyz
+    options = []
+    for start, stop in null_runs(emptied):
+        if start < hi and stop > lo:
+            continue                      # the emptied run itself
+        anchors = [t for t in (start - 1, stop) if 0 <= t < len(emptied)]
+        if anchors:
+            dist = float(tree.query(xyz[emptied[anchors]])[0].min())
+            if dist <= radius:
+                options.append((dist, (start, stop)))
+    if not options:
+        return None
+    e = state.chains[c][0]
+    banned = state.banned_for(c)
+    within = min(options)[1]
+    filled = _dedupe(state.filler.fill_nodes(e, emptied, banned, only_near=free_mask,
+                                             within=within))
+    refilled = _dedupe(state.filler.fill_nodes(e, filled, banned, within=(lo, hi)))
+    return refilled, state.score(c, refilled)
+
+
+def _partners(state: _State, c: int, lo: int, hi: int, members: list[int]) -> list[int]:
+    """Other chains of c's entity with a node within ``_PARTNER_RADIUS`` of
+    the window's nodes, nearest first, at most ``_MAX_PARTNERS``."""
+    window = state.nodes[c][lo:hi]
+    window = window[window >= 0]
+    if len(window) == 0:
+        return []
+    tree = cKDTree(state.filler.xyz[window])
+    near = []
+    for b in members:
+        other = state.nodes[b]
+        other = other[other >= 0]
+        if b == c or len(other) == 0:
+            continue
+        dist = float(tree.query(state.filler.xyz[other])[0].min())
+        if dist <= _PARTNER_RADIUS:
+            near.append((dist, b))
+    return [b for _, b in sorted(near)[:_MAX_PARTNERS]]
+
+
+def _exchange_window(state: _State, a: int, b: int, lo: int, hi: int,
+                     min_gain: float) -> bool:
+    """Empties ``[lo, hi)`` in chains a and b of one entity and fills both
+    again, with their tails after the window kept or exchanged, each chain
+    filled first in turn (the first picks from all freed nodes); True if
+    the best outcome raised their score and was kept."""
+    filler = state.filler
+    e = state.chains[a][0]
+    na, nb = state.nodes[a], state.nodes[b]
+    others = (state.owner >= 0) & (state.owner != a) & (state.owner != b)
+    hole = np.full(hi - lo, -1, na.dtype)
+    before = state.scores[a] + state.scores[b]
+    best = (min_gain, None)
+    for swap in (False, True) if hi < len(na) else (False,):
+        emptied = {a: np.concatenate([na[:lo], hole, (nb if swap else na)[hi:]]),
+                   b: np.concatenate([nb[:lo], hole, (na if swap else nb)[hi:]])}
+        for first, second in ((a, b), (b, a)):
+            banned = others.copy()
+            banned[emptied[second][emptied[second] >= 0]] = True
+            new_first = _dedupe(filler.fill_nodes(e, emptied[first], banned, within=(lo, hi)))
+            banned = others.copy()
+            banned[new_first[new_first >= 0]] = True
+            new_second = _dedupe(filler.fill_nodes(e, emptied[second], banned,
+                                                   within=(lo, hi)))
+            scores = {first: state.score(first, new_first),
+                      second: state.score(second, new_second)}
+            gain = scores[a] + scores[b] - before
+            if gain > best[0]:
+                best = (gain, {first: (new_first, scores[first]),
+                               second: (new_second, scores[second])})
+    if best[1] is None:
+        return False
+    new = best[1]
+    if all(np.array_equal(new[c][0], state.nodes[c]) for c in (a, b)):
+        return False
+    for c in (a, b):
+        state.set(c, *new[c])
+    return True
+
+
 def refine(decoded: list[list[Path]], filler: Filler,
            confidence: Callable[[int, np.ndarray, np.ndarray], np.ndarray],
            min_gain: float = _MIN_GAIN, max_rounds: int = _MAX_ROUNDS) -> list[list[Path]]:
-    """Tail exchanges and relocations (module docstring) until none raises
-    the assembly's score by more than ``min_gain``; changed chains get
-    their confidence again from ``confidence(entity, nodes, banned)``."""
+    """Tail exchanges, relocations and window exchanges (module docstring)
+    until none raises the assembly's score by more than ``min_gain``;
+    changed chains get their confidence again from ``confidence(entity, nodes, banned)``."""
     state = _State(decoded, filler)
     by_entity: dict[int, list[int]] = {}
     for c, (e, _) in enumerate(state.chains):
@@ -268,9 +448,20 @@ def refine(decoded: list[list[Path]], filler: Filler,
                     while _exchange_tails(state, a, b, min_gain):
                         made += 1
         for c in range(len(state.chains)):
-            for lo, hi in broken_runs(state.nodes[c], filler.xyz, filler.config):
+            runs = broken_runs(state.nodes[c], filler.xyz, filler.config)
+            runs += [r for r in island_runs(state.nodes[c], filler.xyz, filler.config)
+                     if r not in runs]
+            for lo, hi in runs:
                 if _relocate(state, c, lo, hi, min_gain):
                     made += 1
+        for c, (e, _) in enumerate(state.chains):
+            if len(by_entity[e]) < 2:
+                continue
+            for lo, hi in suspect_windows(state.nodes[c], filler.xyz, filler.config):
+                for b in _partners(state, c, lo, hi, by_entity[e]):
+                    if _exchange_window(state, c, b, lo, hi, min_gain):
+                        made += 1
+                        break
         moves += made
         if not made:
             break
