@@ -1,9 +1,10 @@
-"""Predict latency at m = 500 nodes: the default decoder vs the HMM, same run.
+"""Predict latency at m = 500 nodes: the decoders side by side, same run.
 
 Real chains of dev_chains_ca.json.gz, grouped by length (≈50, 150, 300,
 450 residues), are simulated at a realism preset with 500 nodes and
-threaded by each ``--decoder`` (default: ``auto`` with the bundled model,
-``tfsg predict``'s default until 2026-12-01, and ``hmm``, its default since) through
+threaded by each ``--decoder`` (default: ``hmm``, ``tfsg predict``'s default,
+``links`` with the bundled link head and ``constrained`` with the bundled
+model) through
 * the Python API (`Predictor.thread`, model loaded once),
 * the CLI (`tfsg predict --decoder D [--model M]`, a fresh process:
   start-up included),
@@ -14,7 +15,7 @@ chain and AA beside each time.
 
 Usage (from the repository root):
 
-    python benchmarks/predict_latency.py [--decoder auto hmm] [--model saved_models/structgen]
+    python benchmarks/predict_latency.py [--decoder hmm links constrained] [--model saved_models/structgen]
         [--realism paper] [--per-bucket 3] [--cli-runs 2]
 """
 
@@ -58,7 +59,7 @@ def aa(truth, nodes):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    add_decoder_option(parser, several=True, default=["auto", "hmm"])
+    add_decoder_option(parser, several=True, default=["hmm", "links", "constrained"])
     add_model_option(parser)
     parser.add_argument("--coord-noise", type=float, default=CLI_DEFAULTS["coord_noise"],
                         help="as tfsg predict --coord-noise (default: %(default)s)")

@@ -3,14 +3,15 @@
 Builds candidate sets of m nodes from real chains (dev_chains_ca.json.gz,
 translated apart so chains do not overlap, simulated at a realism preset,
 decoys up to m nodes), threads them with each ``--decoder`` (default:
-``auto`` with the bundled model (``tfsg predict``'s default until
-2026-12-01) and ``hmm`` (its default since);
-tfsg predict's other defaults), each in a fresh subprocess, and prints wall
-time (model load excluded and included) and the child's peak RSS.
+``hmm``, ``tfsg predict``'s default, ``links`` with the bundled link head and
+``constrained`` with the bundled model; tfsg predict's other defaults),
+each in a fresh subprocess, and prints wall time (model load excluded and
+included), the child's peak RSS and the largest peak RSS of its worker
+processes (the assembly decoder threads large inputs in workers).
 
 Usage (from the repository root):
 
-    python benchmarks/predict_scaling.py [--nodes 500 5000 20000] [--decoder auto hmm]
+    python benchmarks/predict_scaling.py [--nodes 500 5000 20000] [--decoder hmm links constrained]
         [--realism realistic] [--model saved_models/structgen]
 """
 
@@ -52,7 +53,8 @@ truth = [np.array([-1 if v is None else v for v in c["nodes"]])
 correct, total = count_correct(truth, [c.nodes for c in result])
 print(json.dumps({"thread_s": t2 - t1, "total_s": t2 - t0, "aa": correct / total,
                   "decoder": predictor.decoder,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "worker_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
 """
 
 
@@ -89,7 +91,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default=str(DEFAULT_DATA))
     parser.add_argument("--nodes", type=int, nargs="+", default=[500, 2000, 5000, 20000])
-    add_decoder_option(parser, several=True, default=["auto", "hmm"])
+    add_decoder_option(parser, several=True, default=["hmm", "links", "constrained"])
     parser.add_argument("--realism", default="realistic")
     add_model_option(parser)
     parser.add_argument("--plot", default="", help="Write time and peak RSS vs nodes here (PNG).")
@@ -97,7 +99,7 @@ def main():
     rows = []
     chains = json.load(gzip.open(args.data))
     print(f"{'nodes':>6} {'chains':>6} {'residues':>8} {'decoder':>16} {'thread s':>9} "
-          f"{'total s':>8} {'peak RSS MB':>11} {'AA':>6}")
+          f"{'total s':>8} {'peak RSS MB':>11} {'worker MB':>9} {'AA':>6}")
     with tempfile.TemporaryDirectory() as tmp:
         for m in args.nodes:
             cands, fasta, truth, n_chains, residues, nodes = build_set(
@@ -114,7 +116,8 @@ def main():
                 rows.append((nodes, decoder, r))
                 label = decoder if r["decoder"] == decoder else f"{decoder}={r['decoder']}"
                 print(f"{nodes:>6} {n_chains:>6} {residues:>8} {label:>16} {r['thread_s']:>9.2f} "
-                      f"{r['total_s']:>8.2f} {r['peak_rss_mb']:>11.0f} {r['aa']:>6.3f}", flush=True)
+                      f"{r['total_s']:>8.2f} {r['peak_rss_mb']:>11.0f} "
+                      f"{r['worker_rss_mb']:>9.0f} {r['aa']:>6.3f}", flush=True)
 
     if args.plot:
         plot(rows, args.plot)
