@@ -219,6 +219,28 @@ def test_copies_exchanged_through_a_third_copys_bridge_are_separated(seed):
     assert total_score(out, decoder) > before
 
 
+def test_a_node_handed_over_in_a_move_keeps_its_new_owner():
+    # A relocation sets the recipient first (it took a node of chain 0),
+    # then chain 0: chain 0's update must not free the node it gave away,
+    # or a later move hands it out a second time (a node in two chains:
+    # seen with `constrained` on 1hwu before the fix).
+    from tf_structgen.decoding.refine import _State
+
+    xyz, probs, seq, (ta, tb) = two_copies(0)
+    decoder = decoder_for(xyz, probs, [seq])
+    state = _State(as_decoded([ta, tb]), decoder)
+    given = int(ta[5])
+    new_b = tb.copy()
+    new_b[5] = given
+    new_a = ta.copy()
+    new_a[5] = -1
+    state.set(1, new_b, state.score(1, new_b))
+    state.set(0, new_a, state.score(0, new_a))
+    assert state.owner[given] == 1
+    assert state.owner[int(tb[5])] == -1          # chain 1's old node is free
+    assert state.banned_for(0)[given] and not state.banned_for(1)[given]
+
+
 def test_a_correct_decode_is_left_alone():
     xyz, probs, seq, truth = two_copies(3, missing=(slice(20, 24), slice(38, 42)))
     decoder = decoder_for(xyz, probs, [seq])

@@ -208,8 +208,12 @@ class _State:
                            self.filler.config)
 
     def set(self, c: int, nodes: np.ndarray, score: float) -> None:
+        """Chain c's new nodes and score. A move sets the chains it changed
+        one after another: nodes that another chain took over from c in the
+        same move (set first) stay that chain's."""
         old = self.nodes[c]
-        self.owner[old[old >= 0]] = -1
+        old = old[old >= 0]
+        self.owner[old[self.owner[old] == c]] = -1
         self.owner[nodes[nodes >= 0]] = c
         self.nodes[c], self.scores[c] = nodes, score
         self.changed.add(c)
