@@ -331,46 +331,12 @@ def _relocate(state: _State, c: int, lo: int, hi: int, min_gain: float) -> bool:
     refilled = _dedupe(filler.fill_nodes(e, emptied, banned, within=(lo, hi)))
     refilled_score = state.score(c, refilled)
     total = refilled_score - before + gain_r
-    own = _relocate_within(state, c, lo, hi, emptied, free_mask, tree, radius)
-    if own is not None and own[1] - before > total:
-        r, (refilled, refilled_score) = None, own
-        total = refilled_score - before
     if total <= min_gain or np.array_equal(refilled, nodes):
         return False
     if r is not None:
         state.set(r, filled, state.scores[r] + gain_r)
     state.set(c, refilled, refilled_score)
     return True
-
-
-def _relocate_within(state: _State, c: int, lo: int, hi: int, emptied: np.ndarray,
-                     free_mask: np.ndarray, tree: cKDTree, radius: float
-                     ) -> tuple[np.ndarray, float] | None:
-    """The run's own chain as its recipient: the run may hold the chain's
-    own residues at the wrong positions (an unresolved terminus threaded
-    through residues of a repeated motif, whose positions are left null).
-    Fills the chain's null run nearest the freed nodes (outside ``[lo,
-    hi)``) with them free, then ``[lo, hi)`` again; returns the chain and
-    its score, or None when no null run is within reach."""
-    xyz = state.filler.xyz
-    options = []
-    for start, stop in null_runs(emptied):
-        if start < hi and stop > lo:
-            continue                      # the emptied run itself
-        anchors = [t for t in (start - 1, stop) if 0 <= t < len(emptied)]
-        if anchors:
-            dist = float(tree.query(xyz[emptied[anchors]])[0].min())
-            if dist <= radius:
-                options.append((dist, (start, stop)))
-    if not options:
-        return None
-    e = state.chains[c][0]
-    banned = state.banned_for(c)
-    within = min(options)[1]
-    filled = _dedupe(state.filler.fill_nodes(e, emptied, banned, only_near=free_mask,
-                                             within=within))
-    refilled = _dedupe(state.filler.fill_nodes(e, filled, banned, within=(lo, hi)))
-    return refilled, state.score(c, refilled)
 
 
 def _partners(state: _State, c: int, lo: int, hi: int, members: list[int]) -> list[int]:
