@@ -44,14 +44,15 @@ def as_decoded(paths):
              for p in paths]]
 
 
-def two_copies(seed: int, n: int = 60, missing=None):
-    """Two touching copies of one chain; returns xyz, probs, seq, truth."""
+def packed_copies(seed: int, count: int = 2, n: int = 60, missing=None):
+    """``count`` touching copies of one chain; returns xyz, probs, seq,
+    truth. ``missing``: per copy, the residues without a node (or None)."""
     rng = np.random.default_rng(seed)
     chain = generate_chain(n, rng)
-    a, b = pack_chains([chain, chain], rng)
+    traces = pack_chains([chain] * count, rng)
     seq = rng.integers(0, 20, n)
     truth, xyz, probs, size = [], [], [], 0
-    for trace, drop in zip((a, b), missing or (None, None)):
+    for trace, drop in zip(traces, missing or (None,) * count):
         keep = np.ones(n, bool)
         if drop is not None:
             keep[drop] = False
@@ -62,6 +63,11 @@ def two_copies(seed: int, n: int = 60, missing=None):
         xyz.append(trace[keep])
         probs.append(peaked(seq[keep]))
     return np.vstack(xyz), np.vstack(probs), seq, truth
+
+
+def two_copies(seed: int, n: int = 60, missing=None):
+    """Two touching copies of one chain; returns xyz, probs, seq, truth."""
+    return packed_copies(seed, 2, n, missing)
 
 
 # ------------------------------------------------------------ chain_score
@@ -182,27 +188,12 @@ def test_suspect_windows_worked_values():
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_copies_exchanged_through_a_third_copys_bridge_are_separated(seed):
-    # Copies a and b both miss residues 26-27 (as 6r79's B and D miss 24-25);
+    # Copies a and b both miss residues 26-27 (as 6r79's D misses 24-25);
     # the decode runs a through three nodes of copy c (its 23-25) into b's
     # tail, and b into a's tail. No tail exchange separates them (a's bridge
     # stays in the way); emptying a window around the jumps does.
-    n = 60
-    rng = np.random.default_rng(seed)
-    chain = generate_chain(n, rng)
-    traces = pack_chains([chain, chain, chain], rng)
-    seq = rng.integers(0, 20, n)
-    truth, xyz, probs, size = [], [], [], 0
-    for k, trace in enumerate(traces):
-        keep = np.ones(n, bool)
-        if k < 2:
-            keep[26:28] = False
-        t = np.full(n, -1)
-        t[keep] = size + np.arange(keep.sum())
-        size += int(keep.sum())
-        truth.append(t)
-        xyz.append(trace[keep])
-        probs.append(peaked(seq[keep]))
-    xyz, probs = np.vstack(xyz), np.vstack(probs)
+    gap = slice(26, 28)
+    xyz, probs, seq, truth = packed_copies(seed, 3, missing=(gap, gap, None))
     ta, tb, tc = truth
     decoder = decoder_for(xyz, probs, [seq])
     wrong_a = np.concatenate([ta[:23], tc[23:26], [-1, -1], tb[28:]])

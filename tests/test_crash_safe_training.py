@@ -41,6 +41,19 @@ def checkpoint_step(path: str) -> int:
     return int(re.search(r"ckpt-(\d+)$", path).group(1))
 
 
+def wait_for_checkpoint(proc: subprocess.Popen, ckpt_dir: Path, timeout_s: float,
+                        errors) -> None:
+    """Waits until ``ckpt_dir`` names a checkpoint; fails the test if the
+    process ends first (showing ``errors()``, its stderr) or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while tf.train.latest_checkpoint(str(ckpt_dir)) is None:
+        if proc.poll() is not None:
+            pytest.fail(f"training ended early ({proc.returncode}): {errors()[-2000:]}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"no checkpoint within {timeout_s} s")
+        time.sleep(0.2)
+
+
 @pytest.mark.slow
 def test_sigkill_leaves_a_loadable_checkpoint_and_resume_finishes(tmp_path):
     run_dir = tmp_path / "run"
@@ -49,14 +62,8 @@ def test_sigkill_leaves_a_loadable_checkpoint_and_resume_finishes(tmp_path):
     proc = subprocess.Popen(train_args(run_dir, 400), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, env=env)
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while tf.train.latest_checkpoint(str(ckpt_dir)) is None:
-            if proc.poll() is not None:
-                pytest.fail(f"training ended early ({proc.returncode}): "
-                            f"{proc.stderr.read().decode()[-2000:]}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"no checkpoint within {START_TIMEOUT_S} s")
-            time.sleep(0.2)
+        wait_for_checkpoint(proc, ckpt_dir, START_TIMEOUT_S,
+                            lambda: proc.stderr.read().decode())
         proc.send_signal(signal.SIGKILL)  # no handler, no atexit: a hard crash
         proc.wait(timeout=30)
     finally:
@@ -103,14 +110,7 @@ def test_link_training_sigterm_checkpoints_and_resumes(tmp_path):
     with open(err_path, "w") as err_file:
         proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err_file, env=env)
         try:
-            deadline = time.monotonic() + 2 * START_TIMEOUT_S
-            while tf.train.latest_checkpoint(str(ckpt_dir)) is None:
-                if proc.poll() is not None:
-                    pytest.fail(f"training ended early ({proc.returncode}): "
-                                f"{err_path.read_text()[-2000:]}")
-                if time.monotonic() > deadline:
-                    pytest.fail(f"no checkpoint within {2 * START_TIMEOUT_S} s")
-                time.sleep(0.2)
+            wait_for_checkpoint(proc, ckpt_dir, 2 * START_TIMEOUT_S, err_path.read_text)
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=120)
         finally:

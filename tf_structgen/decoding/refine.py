@@ -101,17 +101,24 @@ def chain_score(nodes: np.ndarray, emission: np.ndarray, xyz: np.ndarray,
     return float(emission[t].sum()) - links - config.null_cost * int(t[0]) - tail
 
 
+def _junctions(nodes: np.ndarray, xyz: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A chain's assigned positions t, and for each junction between two
+    consecutive ones its length (Å) and its number of steps."""
+    t = np.flatnonzero(nodes >= 0)
+    p = xyz[nodes[t]]
+    return t, np.linalg.norm(p[1:] - p[:-1], axis=1), np.diff(t)
+
+
 def broken_runs(nodes: np.ndarray, xyz: np.ndarray, config: HMMConfig,
                 max_run: int = _MAX_RUN) -> list[tuple[int, int]]:
     """Runs ``[lo, hi)`` of a chain (nulls inside allowed) bounded by broken
     junctions (or a terminus) on both sides and by at least one broken
     junction, at most ``max_run`` positions long."""
-    t = np.flatnonzero(nodes >= 0)
+    t, d, steps = _junctions(nodes, xyz)
     if len(t) < 2:
         return []
-    p = xyz[nodes[t]]
-    d = np.linalg.norm(p[1:] - p[:-1], axis=1)
-    jumps = broken(d, np.diff(t), config)
+    jumps = broken(d, steps, config)
     if not jumps.any():
         return []
     cuts = np.flatnonzero(jumps) + 1
@@ -132,12 +139,9 @@ def suspect_windows(nodes: np.ndarray, xyz: np.ndarray, config: HMMConfig,
     needs one bound that is neither (gaps alone are the common case of
     missing detections). Then, for each broken or stretched junction, the
     window of ``_PAD`` residues either side of it."""
-    t = np.flatnonzero(nodes >= 0)
+    t, d, steps = _junctions(nodes, xyz)
     if len(t) < 2:
         return []
-    p = xyz[nodes[t]]
-    d = np.linalg.norm(p[1:] - p[:-1], axis=1)
-    steps = np.diff(t)
     hard = broken(d, steps, config) | ((steps == 1) & (junction_cost(d, 1, config) >= _LOOSE_COST))
     gap = (steps > 1) & ~hard
     # Suspect junction k sits between t[k] and t[k + 1]; the termini are
@@ -172,12 +176,9 @@ def island_runs(nodes: np.ndarray, xyz: np.ndarray, config: HMMConfig,
     through a few nodes whose residues match locally, often another copy's
     (3og7: an N-terminal ``MKK`` on the other copy's residues 38, 39 and
     51). Their junctions may all look plausible."""
-    t = np.flatnonzero(nodes >= 0)
+    t, d, steps = _junctions(nodes, xyz)
     if len(t) < 2:
         return []
-    p = xyz[nodes[t]]
-    d = np.linalg.norm(p[1:] - p[:-1], axis=1)
-    steps = np.diff(t)
     cut = (steps >= min_gap) | broken(d, steps, config)
     if not cut.any():
         return []
