@@ -58,6 +58,7 @@ from tf_structgen.evaluation.structures import (  # noqa: E402
 )
 from tf_structgen.export.serving import export_saved_model  # noqa: E402
 from tf_structgen.inference.predictor import Predictor  # noqa: E402
+from tf_structgen.io import read_structure_chains  # noqa: E402
 from tf_structgen.io.structures import structure_files  # noqa: E402
 from tf_structgen.training import trainer  # noqa: E402
 from tf_structgen.training.config import PRESETS  # noqa: E402
@@ -92,6 +93,10 @@ def run_layers(layers: int, args) -> dict:
         preset.train.batch_size), DIRECTIONS)
     row["b_chains"] = int(len(real["lengths"]))
     row["b"] = {d: mean_accuracy(real["accuracy"][d]) for d in DIRECTIONS}
+    # Per chain (same order as paper_protocol_chains): file:chain -> forward AA.
+    names = [f"{p.name}:{c.id}" for p in paths for c in read_structure_chains(p)
+             if len(c.sequence) >= 2]
+    row["b_per_chain"] = dict(zip(names, map(float, real["accuracy"]["forward"])))
     with tempfile.TemporaryDirectory() as tmp:
         version = export_saved_model(model, pathlib.Path(tmp) / "m", 1, cutoff=4.0)
         settings = {**CLI_DEFAULTS, "coord_noise": REALISM_PRESETS["paper"].coord_noise}
