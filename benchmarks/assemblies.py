@@ -76,6 +76,13 @@ def simulated(entities: list[Entity], realism_name: str, rng):
     return sim, truth
 
 
+def simulated_alone(entity: Entity, copy: int, realism_name: str, rng):
+    """One copy of ``entity`` as an assembly of its own (one chain per
+    file), simulated: ``(entities, sim, truth)``."""
+    one = [Entity(entity.sequence, entity.copies[copy:copy + 1], entity.name)]
+    return (one, *simulated(one, realism_name, rng))
+
+
 # The decoder names of --decoders and --scale-decoders (what Threader runs).
 THREADERS = ("default", "hmm", "constrained", "links", "sequential")
 
@@ -149,18 +156,20 @@ def section_real(records, threaders, seeds, out):
             entities = entities_of_entry(by_entry[entry])
             shape = "+".join(str(len(e.copies)) for e in entities)
             split = split_name(entry)
+            # Simulated once per seed, threaded by every decoder.
+            cases = []
+            for seed in seeds:
+                sim, truth = simulated(entities, realism, np.random.default_rng([seed, i]))
+                alone = [simulated_alone(e, c, realism, np.random.default_rng([seed, i, k, c, 7]))
+                         for k, e in enumerate(entities) for c in range(len(e.copies))]
+                cases.append((sim, truth, alone))
             cells = []
             for t in threaders:
                 total, single = {}, {}
-                for seed in seeds:
-                    sim, truth = simulated(entities, realism, np.random.default_rng([seed, i]))
+                for sim, truth, alone in cases:
                     add(total, score_assembly(truth, t(sim, entities)))
-                    for k, e in enumerate(entities):
-                        for c, copy in enumerate(e.copies):
-                            one = [Entity(e.sequence, [copy], e.name)]
-                            s1, t1 = simulated(one, realism,
-                                               np.random.default_rng([seed, i, k, c, 7]))
-                            add(single, score_assembly(t1, t(s1, one)))
+                    for one, s1, t1 in alone:
+                        add(single, score_assembly(t1, t(s1, one)))
                 add(totals[(split, t.name)], total)
                 add(singles[(split, t.name)], single)
                 cells += [fmt(total), fmt(single).split(" / ")[0]]
@@ -217,11 +226,8 @@ def section_packed(records, threaders, seeds, out):
                 entities = packed_case(pool, ne, nc, rng)
                 sim, truth = simulated(entities, "realistic", rng)
                 nodes.append(sim.num_nodes)
-                alone = []
-                for k, e in enumerate(entities):
-                    one = [Entity(e.sequence, e.copies[:1], e.name)]
-                    alone.append((one, *simulated(one, "realistic",
-                                                  np.random.default_rng([seed, k, 7]))))
+                alone = [simulated_alone(e, 0, "realistic", np.random.default_rng([seed, k, 7]))
+                         for k, e in enumerate(entities)]
                 for t in threaders:
                     add(totals[t.name], score_assembly(truth, t(sim, entities)))
                     for one, s1, t1 in alone:

@@ -55,10 +55,10 @@ from tf_structgen.data.pipeline import dataset_from_examples  # noqa: E402
 from tf_structgen.evaluation.structures import (  # noqa: E402
     evaluate_structures,
     paper_protocol_chains,
+    real_protein_chains,
 )
 from tf_structgen.export.serving import export_saved_model  # noqa: E402
 from tf_structgen.inference.predictor import Predictor  # noqa: E402
-from tf_structgen.io import read_structure_chains  # noqa: E402
 from tf_structgen.io.structures import structure_files  # noqa: E402
 from tf_structgen.training import trainer  # noqa: E402
 from tf_structgen.training.config import PRESETS  # noqa: E402
@@ -88,15 +88,15 @@ def run_layers(layers: int, args) -> dict:
     row = {"T": layers, "steps": step, "train_seconds_this_call": round(train_s),
            "a": {d: mean_accuracy(synthetic["accuracy"][d]) for d in DIRECTIONS}}
     paths = structure_files(args.structures)
+    chains = real_protein_chains(paths)
     real = greedy_accuracy(model, dataset_from_examples(
-        lambda: paper_protocol_chains(paths, preset.data, args.seed),
+        lambda: paper_protocol_chains(chains, preset.data, args.seed),
         preset.train.batch_size), DIRECTIONS)
-    row["b_chains"] = int(len(real["lengths"]))
+    row["b_chains"] = len(chains)
     row["b"] = {d: mean_accuracy(real["accuracy"][d]) for d in DIRECTIONS}
-    # Per chain (same order as paper_protocol_chains): file:chain -> forward AA.
-    names = [f"{p.name}:{c.id}" for p in paths for c in read_structure_chains(p)
-             if len(c.sequence) >= 2]
-    row["b_per_chain"] = dict(zip(names, map(float, real["accuracy"]["forward"])))
+    # Per chain: file:chain -> forward AA.
+    row["b_per_chain"] = dict(zip((label for label, _ in chains),
+                                  map(float, real["accuracy"]["forward"])))
     with tempfile.TemporaryDirectory() as tmp:
         version = export_saved_model(model, pathlib.Path(tmp) / "m", 1, cutoff=4.0)
         settings = {**CLI_DEFAULTS, "coord_noise": REALISM_PRESETS["paper"].coord_noise}

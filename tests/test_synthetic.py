@@ -187,11 +187,13 @@ def test_real_chain_longer_than_the_budget_gets_no_decoys_and_is_deterministic()
 def test_paper_protocol_chains_one_problem_per_protein_chain():
     from pathlib import Path
 
-    from tf_structgen.evaluation.structures import paper_protocol_chains
+    from tf_structgen.evaluation.structures import paper_protocol_chains, real_protein_chains
     from tf_structgen.io import read_structure_chains
 
     path = Path(__file__).parent / "data" / "1d66.pdb.gz"
     chains = read_structure_chains(path)
-    problems = list(paper_protocol_chains([path], CONFIG, seed=0))
+    labelled = real_protein_chains([path])
+    assert [label for label, _ in labelled] == [f"1d66.pdb.gz:{c.id}" for c in chains]
+    problems = list(paper_protocol_chains(labelled, CONFIG, seed=0))
     assert [len(p[F.SEQUENCE]) for p in problems] == [len(c.sequence) for c in chains]
     assert all(len(p[F.AA_PROBS]) == max(500, len(p[F.SEQUENCE])) for p in problems)

@@ -27,6 +27,7 @@ from tf_structgen.common.residue_constants import (
     NUM_AMINO_ACIDS,
 )
 from tf_structgen.data.config import DataConfig
+from tf_structgen.data.contact_graph import contact_edges
 
 TRAIN_STREAM = 0
 VALIDATION_STREAM = 1
@@ -109,8 +110,6 @@ def paper_example_from_chain(sequence: np.ndarray, ca_xyz: np.ndarray,
     Returns:
       The dict of :func:`paper_example`, sequence forward.
     """
-    from tf_structgen.data.contact_graph import contact_edges
-
     sequence = np.asarray(sequence, dtype=np.int32)
     src, dst = contact_edges(ca_xyz, cutoff)
     keep = src < dst

@@ -15,16 +15,16 @@ their number of steps):
 The assembly's score is the HMM's, summed over its chains
 (:func:`chain_score`): emission log-odds of the assigned residues, minus the
 junction costs (:func:`~.junctions.junction_cost`) between consecutive
-assigned residues, minus the cost of leading and trailing nulls. Two moves
-are tried, each kept only if it raises that score by more than
+assigned residues, minus the cost of leading and trailing nulls. Three
+moves are tried, each kept only if it raises that score by more than
 ``min_gain``:
 
 1. *Tail exchange*: two chains of one entity swap everything after a
    position (the junction costs on either side decide).
 2. *Relocation*: a run between broken junctions, or a short island cut
-   off by long gaps (:func:`island_runs`), is taken out of its chain; the chain whose null runs can reach its nodes best (the run's
-   own chain included) is filled again with them free, then the run's
-   own chain is filled again.
+   off by long gaps (:func:`island_runs`), is taken out of its chain; the
+   other chain whose null runs can reach its nodes best is filled again
+   with them free, then the run's own chain is filled again.
 3. *Window exchange*: a short window between two suspect junctions of a
    chain (a jump, a gap, or a one-step link stretched to ``_LOOSE_COST``),
    or around one that is not a gap, is emptied in that chain and in a

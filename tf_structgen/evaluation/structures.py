@@ -215,25 +215,28 @@ def evaluate_structures(paths: Sequence[Path], thread: Callable, realism: Realis
 REAL_CHAIN_STREAM = 2
 
 
-def paper_protocol_chains(paths: Sequence[Path], config: DataConfig, seed: int = 0,
-                          cutoff: float = 4.0, min_length: int = 2):
-    """The paper's Table I row (b) problems: one per protein chain of ``paths``.
+def real_protein_chains(paths: Sequence[Path], min_length: int = 2
+                        ) -> list[tuple[str, ChainRecord]]:
+    """Every protein chain of ``paths`` with at least ``min_length`` observed
+    residues, in file and chain order, labelled ``"<file name>:<chain id>"``."""
+    return [(f"{Path(path).name}:{chain.id}", chain) for path in paths
+            for chain in read_structure_chains(path) if len(chain.sequence) >= min_length]
 
-    Each observed chain (residues with a Cα, file order) gets its own
-    ``cutoff`` contact map (the paper's 4 Å) plus decoys drawn as in training (:func:`paper_example_from_chain`);
-    chain k of the whole list uses ``example_rng(seed, REAL_CHAIN_STREAM, k)``.
-    Chains shorter than ``min_length`` residues are skipped.
+
+def paper_protocol_chains(chains: Sequence[tuple[str, ChainRecord]], config: DataConfig,
+                          seed: int = 0, cutoff: float = 4.0):
+    """The paper's Table I row (b) problems: one per chain of ``chains``
+    (:func:`real_protein_chains`).
+
+    Each observed chain (residues with a Cα) gets its own ``cutoff`` contact
+    map (the paper's 4 Å) plus decoys drawn as in training
+    (:func:`paper_example_from_chain`); chain k of the list uses
+    ``example_rng(seed, REAL_CHAIN_STREAM, k)``.
 
     Yields:
-      example dicts (graph only), in file and chain order.
+      example dicts (graph only), in the order of ``chains``.
     """
-    k = 0
-    for path in paths:
-        for chain in read_structure_chains(path):
-            if len(chain.sequence) < min_length:
-                continue
-            yield paper_example_from_chain(
-                encode_sequence(chain.sequence), chain.ca_xyz, config,
-                example_rng(seed, REAL_CHAIN_STREAM, k), cutoff=cutoff)
-            k += 1
-
+    for k, (_, chain) in enumerate(chains):
+        yield paper_example_from_chain(
+            encode_sequence(chain.sequence), chain.ca_xyz, config,
+            example_rng(seed, REAL_CHAIN_STREAM, k), cutoff=cutoff)
