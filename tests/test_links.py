@@ -203,6 +203,44 @@ def test_links_decoder_threads_and_uses_the_scores(link_export):
     assert consecutive < 0.2 * len(t)
 
 
+def test_constrained_with_a_link_model_adds_both(link_export, exported_model):
+    """--decoder constrained --link-model: the emission correction and the
+    link scores together, exactly as the assembly decoder is given them;
+    a model without the emission correction cannot take a link model."""
+    from tf_structgen.common.residue_constants import encode_sequence
+    from tf_structgen.data.backbone import generate_chain
+    from tf_structgen.data.realistic import random_chains
+    from tf_structgen.data.simulate import REALISM_PRESETS, simulate
+    from tf_structgen.decoding.assembly import thread_assembly
+    from tf_structgen.decoding.config import HMMConfig
+    from tf_structgen.inference.model_store import bundled_model_dir
+    from tf_structgen.inference.predictor import Predictor
+    from tf_structgen.io.candidates import CandidateSet
+    from tf_structgen.io.sequences import SequenceRecord
+
+    _, path = link_export
+    rng = np.random.default_rng(1)
+    chains = random_chains([generate_chain(50, rng)], rng)
+    sim = simulate(chains, REALISM_PRESETS["hard"], rng)
+    candidates = CandidateSet(xyz=sim.xyz, aa_probs=sim.aa_probs)
+    both = Predictor(bundled_model_dir(), decoder="constrained", link_model=path,
+                     link_weight=0.7)
+    assert both.links is not None and both.links.weight == 0.7
+    assert str(path) in both.name
+    [chain] = both.thread(candidates, [SequenceRecord("A", chains[0][0])])
+    seq = [encode_sequence(chains[0][0])]
+    expected = thread_assembly(
+        sim.xyz, sim.aa_probs, seq, [1], HMMConfig(noise=both.coord_noise),
+        log_emission_prior=both.emission_corrections(candidates, seq),
+        link_scores=both.links.scores(sim.xyz, sim.aa_probs))[0][0][0]
+    np.testing.assert_array_equal(chain.nodes, expected)
+    assert Predictor(bundled_model_dir(), decoder="constrained").links is None
+    with pytest.raises(InputError, match="needs the constrained decoder"):
+        Predictor(exported_model / "1", decoder="auto", link_model=path)
+    with pytest.raises(InputError, match="only used by the links and constrained"):
+        Predictor(None, decoder="hmm", link_model=path)
+
+
 def test_cli_train_export_and_predict_with_links(tmp_path):
     from typer.testing import CliRunner
 

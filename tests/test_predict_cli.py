@@ -388,8 +388,8 @@ def test_predict_coord_noise_matches_noisy_candidates(tmp_path):
 
 def test_decoder_follows_the_models_given():
     """Without --decoder: hmm; --model alone means that model's own decoder
-    (auto), --link-model alone the links decoder; a model a decoder would
-    not use is an error, not silently ignored."""
+    (auto), --link-model alone the links decoder, both with constrained; a
+    model a decoder would not use is an error, not silently ignored."""
     from tf_structgen.common.errors import InputError
     from tf_structgen.inference.predictor import DEFAULT_DECODER, choose_decoder
 
@@ -398,9 +398,11 @@ def test_decoder_follows_the_models_given():
     assert choose_decoder(None, link_model="l") == "links"
     assert choose_decoder("constrained", model="m") == "constrained"
     assert choose_decoder("links", link_model="l") == "links"
+    assert choose_decoder("constrained", "m", "l") == "constrained"
     for args, message in [(("hmm", "m", None), "--model is not used by --decoder hmm"),
                           (("links", "m", None), "--model is not used"),
-                          (("constrained", None, "l"), "--link-model is only used"),
+                          (("hmm", None, "l"), "--link-model is only used"),
+                          (("unique", None, "l"), "--link-model is only used"),
                           ((None, "m", "l"), "say which")]:
         with pytest.raises(InputError, match=message):
             choose_decoder(*args)

@@ -30,6 +30,10 @@ HMM_DECODERS = ("hmm", "constrained", "links")
 # the fastest and leanest.
 DEFAULT_DECODER = "hmm"
 NO_POINTER_DECODERS = ("hmm", "links")
+# Decoders that take the link head: ``links`` always (the bundled one by
+# default), ``constrained`` (or ``auto`` resolving to it) when a link model
+# is given (the emission correction and the link scores together).
+LINK_DECODERS = ("links", "constrained", "auto")
 
 
 def choose_decoder(decoder: str | None, model=None, link_model=None) -> str:
@@ -44,8 +48,9 @@ def choose_decoder(decoder: str | None, model=None, link_model=None) -> str:
             else DEFAULT_DECODER
     if model is not None and not needs_model(decoder):
         raise InputError(f"--model is not used by --decoder {decoder}")
-    if link_model is not None and decoder != "links":
-        raise InputError(f"--link-model is only used by --decoder links, not {decoder}")
+    if link_model is not None and decoder not in LINK_DECODERS:
+        raise InputError("--link-model is only used by --decoder links or constrained, "
+                         f"not {decoder}")
     return decoder
 
 
@@ -170,7 +175,9 @@ class Predictor:
         says otherwise), ``auto`` (the HMM-based decoders find the number of
         copies from the candidates) or a positive integer for every record.
       link_model: the link head's SavedModel version folder for the
-        ``links`` decoder (None: the bundled one).
+        ``links`` decoder (None: the bundled one); given with
+        ``constrained``, its link scores are added to the transitions as
+        well (emission correction and link scores together).
       link_weight: factor on the link scores; None: the value stored with
         the link model.
       link_mode: ``relative`` or ``absolute`` link scores
@@ -198,12 +205,9 @@ class Predictor:
         self.model_dir = model_dir
         self._signature = None
         self.links = None
-        if decoder == "links":
-            from tf_structgen.inference.links import LinkModel
-            from tf_structgen.inference.model_store import resolve_link_model_dir
-
-            self.links = LinkModel(resolve_link_model_dir(link_model), link_weight,
-                                   link_mode)
+        if link_model is not None and decoder not in LINK_DECODERS:
+            raise InputError("a link model is only used by the links and constrained "
+                             f"decoders, not {decoder}")
         metadata = {}
         if decoder not in NO_POINTER_DECODERS:
             from tf_structgen.inference.model_store import read_metadata
@@ -214,6 +218,15 @@ class Predictor:
         if decoder == "auto":
             emission_prior = metadata.get("model_config", {}).get("emission_prior")
             decoder = self.decoder = "constrained" if emission_prior else "unique"
+            if link_model is not None and decoder != "constrained":
+                raise InputError(f"{model_dir}: a link model needs the constrained decoder; "
+                                 "this model has no emission correction")
+        if decoder == "links" or link_model is not None:
+            from tf_structgen.inference.links import LinkModel
+            from tf_structgen.inference.model_store import resolve_link_model_dir
+
+            self.links = LinkModel(resolve_link_model_dir(link_model), link_weight,
+                                   link_mode)
         if decoder not in NO_POINTER_DECODERS:
             import tensorflow as tf
 
@@ -238,7 +251,11 @@ class Predictor:
     def name(self) -> str:
         if self.decoder == "links":
             return f"links ({self.links.model_dir})"
-        return "hmm" if self.decoder == "hmm" else str(self.model_dir)
+        if self.decoder == "hmm":
+            return "hmm"
+        if self.links is not None:
+            return f"{self.model_dir} + links ({self.links.model_dir})"
+        return str(self.model_dir)
 
     def thread(self, candidates: CandidateSet,
                records: Sequence[SequenceRecord]) -> list[ChainAssignment]:
