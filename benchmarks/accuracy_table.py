@@ -21,7 +21,8 @@ per-position argmax, the paper's eq. 2: ``--decoder greedy --direction ...
 --min-confidence 0``), ``constrained`` (HMM Viterbi with the network's
 emission correction, ensemble), ``hmm`` (the classical baseline alone,
 ``tfsg predict``'s default since 2026-12-02), ``links`` (the HMM with the
-bundled link head) and the paper's figure where it has one. AA is over positions that have a true node,
+bundled link head), ``constrained+links`` (both: ``--decoder constrained
+--link-model saved_models/links/1``) and the paper's figure where it has one. AA is over positions that have a true node,
 averaged over problems (structures). The HMM-based decoders (``auto`` when
 it is ``constrained``, ``constrained``, ``hmm``, ``links``) get the row's coordinate
 noise as their noise hint. ``--model`` defaults to the bundled model;
@@ -64,7 +65,8 @@ from tf_structgen.io.structures import structure_files  # noqa: E402
 ROWS = {"a": ("synthetic", "paper"), "b": ("paper", "paper"),
         "c": ("realistic", "realistic"), "d": ("hard", "hard")}
 PAPER_FIGURE = {"a": 0.9949, "b": 0.9899, "c": None, "d": None}
-COLUMNS = ("auto", "forward", "backward", "ensemble", "constrained", "hmm", "links")
+COLUMNS = ("auto", "forward", "backward", "ensemble", "constrained", "hmm", "links",
+           "constrained+links")
 DIRECTIONS = ("forward", "backward", "ensemble")
 SYNTHETIC_SEED = 1_000_003  # never a training seed
 
@@ -79,7 +81,8 @@ def predictors(model: pathlib.Path | None, columns, noise: float) -> dict:
         else:
             p = make_predictor(column, model, coord_noise=noise)
         key = (p.decoder, p.direction, p.min_confidence, p.coord_noise,
-               p.correction_weight, str(p.model_dir))
+               p.correction_weight, str(p.model_dir),
+               None if p.links is None else (str(p.links.model_dir), p.links.weight))
         out[column] = seen.setdefault(key, p)
     return out
 

@@ -4,19 +4,21 @@ Prints, for every decoder side by side (the user's paths: ``hmm``,
 ``links`` and ``constrained`` are ``tfsg predict --decoder ...`` with the
 bundled models; ``default`` is ``tfsg predict`` without ``--decoder``, i.e.
 ``hmm`` since 2026-12-02 (``auto`` = ``constrained`` with the bundled model
-before); ``sequential`` is the previous release's HMM, copies threaded one
+before); ``constrained+links`` is ``--decoder constrained --link-model
+saved_models/links/1`` (the emission correction and the link head
+together); ``sequential`` is the previous release's HMM, copies threaded one
 after another and tails re-paired, for reference):
 
 1. ``real``: the multi-chain entries of ../shared/data (one FASTA record per
    entity with its copy number, as the PDB's entity FASTA gives them; the
    deposited sequences, unobserved residues included) simulated at
-   ``paper`` and ``realistic`` realism with 15 % decoys; strict AA (copies
+   ``paper`` and ``realistic`` realism (``--realism``) with 15 % decoys; strict AA (copies
    matched by the Hungarian algorithm) and register AA (right position of
    the right entity, any copy), tuning and held-out entries
    (tf_structgen.evaluation.dev_split) reported apart.
 2. ``packed``: real chains (one per entry, distinct sequences) packed into
    compact assemblies whose chains touch, 4 entities x 3 copies and 10 x 4,
-   realistic realism with 15 % decoys; beside it the same chains threaded
+   realistic realism (``--realism``) with 15 % decoys; beside it the same chains threaded
    one per file (each simulated alone, same realism).
 3. ``scale``: packed assemblies of 2k / 5k / 10k / 20k candidate nodes
    (4 copies per entity, 15 % decoys), each decoder in a fresh process:
@@ -29,7 +31,8 @@ Usage (from the repository root):
 
     python benchmarks/assemblies.py [--sections real packed scale]
         [--decoders hmm links constrained sequential] [--model saved_models/structgen]
-        [--seeds 0] [--scale-nodes 2000 5000 10000 20000] [--json out.json]
+        [--seeds 0] [--realism paper realistic hard]
+        [--scale-nodes 2000 5000 10000 20000] [--json out.json]
 """
 
 from __future__ import annotations
@@ -84,7 +87,8 @@ def simulated_alone(entity: Entity, copy: int, realism_name: str, rng):
 
 
 # The decoder names of --decoders and --scale-decoders (what Threader runs).
-THREADERS = ("default", "hmm", "constrained", "links", "sequential")
+# ``constrained+links``: the emission correction and the link head together.
+THREADERS = ("default", "hmm", "constrained", "links", "constrained+links", "sequential")
 
 
 class Threader:
@@ -95,13 +99,11 @@ class Threader:
         self.name = name
         if name == "sequential":
             return
-        from tf_structgen.inference.model_store import resolve_model_dir
-        from tf_structgen.inference.predictor import DEFAULT_DECODER, Predictor, needs_model
+        from benchmarks.decoder_options import make_predictor
+        from tf_structgen.inference.predictor import DEFAULT_DECODER
 
         decoder = DEFAULT_DECODER if name == "default" else name
-        model_dir = None if not needs_model(decoder) else resolve_model_dir(
-            pathlib.Path(model) if model else None)
-        self.predictor = Predictor(model_dir, decoder=decoder)
+        self.predictor = make_predictor(decoder, pathlib.Path(model) if model else None)
 
     def __call__(self, sim, entities: list[Entity]) -> list[list[np.ndarray]]:
         if self.name == "sequential":
@@ -138,14 +140,14 @@ def fmt(total: dict) -> str:
             f"{total['register'] / total['positions']:.4f}")
 
 
-def section_real(records, threaders, seeds, out):
+def section_real(records, threaders, seeds, out, realisms=("paper", "realistic")):
     by_entry: dict[str, list[dict]] = {}
     for r in records:
         by_entry.setdefault(r["pdb_id"], []).append(r)
     entries = sorted(k for k, v in by_entry.items() if len(v) > 1)
     print("\n## Real multi-chain entries (strict / register AA, pooled over positions; "
           "one per file: strict AA of each chain simulated and threaded alone)")
-    for realism in ("paper", "realistic"):
+    for realism in realisms:
         print(f"\n### realism {realism}, {DECOY_FRACTION:.0%} decoys, seeds {seeds}\n")
         print("| entry | split | entities x copies | " + " | ".join(
             f"{t.name} | {t.name} one per file" for t in threaders) + " |")
@@ -205,9 +207,14 @@ def packed_case(pool, num_entities, copies, rng):
     return packed_assembly(entities, copies, rng)
 
 
-def section_packed(records, threaders, seeds, out):
+def section_packed(records, threaders, seeds, out, realisms=("realistic",)):
+    for realism in realisms:
+        packed_realism(records, threaders, seeds, out, realism)
+
+
+def packed_realism(records, threaders, seeds, out, realism: str):
     chains = distinct_chains(records)
-    print("\n## Packed assemblies, realistic, 15 % decoys (strict / register AA; "
+    print(f"\n## Packed assemblies, {realism}, 15 % decoys (strict / register AA; "
           "one per file: each chain simulated and threaded alone)")
     for split in ("tuning", "held-out"):
         pool = [r for r in chains if split_name(r["pdb_id"]) == split]
@@ -224,9 +231,9 @@ def section_packed(records, threaders, seeds, out):
             for seed in seeds:
                 rng = np.random.default_rng([seed, ne, nc])
                 entities = packed_case(pool, ne, nc, rng)
-                sim, truth = simulated(entities, "realistic", rng)
+                sim, truth = simulated(entities, realism, rng)
                 nodes.append(sim.num_nodes)
-                alone = [simulated_alone(e, 0, "realistic", np.random.default_rng([seed, k, 7]))
+                alone = [simulated_alone(e, 0, realism, np.random.default_rng([seed, k, 7]))
                          for k, e in enumerate(entities)]
                 for t in threaders:
                     add(totals[t.name], score_assembly(truth, t(sim, entities)))
@@ -237,7 +244,8 @@ def section_packed(records, threaders, seeds, out):
                 cells += [fmt(totals[t.name]), fmt(singles[t.name]).split(" / ")[0]]
             print(f"| {ne} x {nc} copies | {int(np.mean(nodes))} | " + " | ".join(cells) + " |",
                   flush=True)
-            out.setdefault("packed", {})[f"{split}/{ne}x{nc}"] = {
+            key = f"{split}/{ne}x{nc}" if realism == "realistic" else f"{realism}/{split}/{ne}x{nc}"
+            out.setdefault("packed", {})[key] = {
                 "assembly": totals, "one_per_file": singles}
 
 
@@ -357,6 +365,9 @@ def main():
                         choices=THREADERS)
     parser.add_argument("--model", default="", help="SavedModel (default: the bundled one)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--realism", nargs="+", default=None, choices=sorted(REALISM_PRESETS),
+                        help="realism presets of the real and packed sections (default: "
+                             "paper and realistic for real, realistic for packed)")
     parser.add_argument("--scale-nodes", type=int, nargs="+", default=[2000, 5000, 10000, 20000])
     parser.add_argument("--json", default="", help="Also write the figures here.")
     args = parser.parse_args()
@@ -366,9 +377,10 @@ def main():
     threaders = [Threader(name, args.model) for name in args.decoders] if (
         {"real", "packed"} & set(args.sections)) else []
     if "real" in args.sections:
-        section_real(records, threaders, args.seeds, out)
+        section_real(records, threaders, args.seeds, out,
+                     args.realism or ("paper", "realistic"))
     if "packed" in args.sections:
-        section_packed(records, threaders, args.seeds, out)
+        section_packed(records, threaders, args.seeds, out, args.realism or ("realistic",))
     if "scale" in args.sections:
         import tempfile
 

@@ -14,8 +14,12 @@ from __future__ import annotations
 import argparse
 import pathlib
 
-# tfsg predict --decoder; DEFAULT_DECODER is its default.
-DECODERS = ("auto", "unique", "greedy", "hmm", "constrained", "links")
+# tfsg predict --decoder; DEFAULT_DECODER is its default. One more name for
+# the ablations: ``constrained+links`` is ``tfsg predict --decoder
+# constrained --link-model saved_models/links/1`` (emission correction and
+# link scores together).
+DECODERS = ("auto", "unique", "greedy", "hmm", "constrained", "links", "constrained+links")
+BOTH = "constrained+links"
 DEFAULT_DECODER = "hmm"
 # tfsg predict's defaults for the other Predictor settings.
 CLI_DEFAULTS = {"direction": "ensemble", "min_confidence": 0.1, "coord_noise": 0.3}
@@ -52,9 +56,13 @@ def resolved_model(decoder: str, model: pathlib.Path | None) -> pathlib.Path | N
 def make_predictor(decoder: str, model: pathlib.Path | None, **settings):
     """A :class:`Predictor` as ``tfsg predict --decoder D --model M`` builds
     it; ``settings`` override the CLI's defaults."""
+    from tf_structgen.inference.model_store import resolve_link_model_dir
     from tf_structgen.inference.predictor import Predictor
 
-    return Predictor(resolved_model(decoder, model), decoder=decoder,
+    if decoder == BOTH:
+        settings = {"link_model": resolve_link_model_dir(None), **settings}
+    return Predictor(resolved_model(decoder, model),
+                     decoder="constrained" if decoder == BOTH else decoder,
                      **{**CLI_DEFAULTS, **settings})
 
 

@@ -18,7 +18,10 @@ of ``dev_chains_ca.json.gz``, each simulated alone at each realism as
 (tf_structgen.evaluation.dev_split) apart.
 
 Each problem is threaded as ``tfsg predict --decoder links --link-model M
---link-weight w --coord-noise <the preset's noise>`` does. Link metrics are
+--link-weight w --coord-noise <the preset's noise>`` does; with ``--base
+constrained``, as ``tfsg predict --decoder constrained --link-model M
+--link-weight w ...`` does (the emission correction and the link scores
+together; w = 0: ``constrained`` alone). Link metrics are
 over contacts shorter than 4.6 Å (AUC; precision at 95 % recall; precision
 and recall at P(link) = 0.5).
 
@@ -47,7 +50,7 @@ from tf_structgen.data.links import link_labels  # noqa: E402
 from tf_structgen.data.simulate import REALISM_PRESETS, simulate  # noqa: E402
 from tf_structgen.evaluation.assemblies import score_assembly  # noqa: E402
 from tf_structgen.evaluation.links import link_metrics  # noqa: E402
-from tf_structgen.inference.model_store import resolve_link_model_dir  # noqa: E402
+from tf_structgen.inference.model_store import resolve_link_model_dir, resolve_model_dir  # noqa: E402
 from tf_structgen.inference.predictor import Predictor  # noqa: E402
 from tf_structgen.io import CandidateSet, SequenceRecord  # noqa: E402
 
@@ -102,6 +105,13 @@ def main(argv=None) -> int:
                         help="also the link metrics of the real dev chains")
     parser.add_argument("--mode", default=None, choices=["relative", "absolute"],
                         help="link score mode (default: the one stored with the model)")
+    parser.add_argument("--base", default="hmm", choices=["hmm", "constrained"],
+                        help="the decoder the link scores are added to: hmm (the links "
+                             "decoder, default) or constrained (with --model's emission "
+                             "correction; w = 0 is then the constrained decoder alone)")
+    parser.add_argument("--model", type=pathlib.Path, default=None,
+                        help="pointer SavedModel for --base constrained (default: the "
+                             "bundled one)")
     args = parser.parse_args(argv)
     model_dir = resolve_link_model_dir(args.link_model)
     mode = args.mode or Predictor(None, decoder="links", link_model=model_dir).links.mode
@@ -112,10 +122,17 @@ def main(argv=None) -> int:
     for kind in args.kinds:
         for realism_name in args.realism:
             noise = max(REALISM_PRESETS[realism_name].coord_noise, 0.1)
-            predictors = [Predictor(None, decoder="links" if w else "hmm",
-                                    link_model=model_dir, link_weight=w or None,
-                                    link_mode=args.mode, coord_noise=noise)
-                          for w in args.weights]
+            if args.base == "hmm":
+                predictors = [Predictor(None, decoder="links" if w else "hmm",
+                                        link_model=model_dir, link_weight=w or None,
+                                        link_mode=args.mode, coord_noise=noise)
+                              for w in args.weights]
+            else:
+                predictors = [Predictor(resolve_model_dir(args.model), decoder="constrained",
+                                        link_model=model_dir if w else None,
+                                        link_weight=w or None, link_mode=args.mode,
+                                        coord_noise=noise)
+                              for w in args.weights]
             links = next(p.links for p in predictors if p.links is not None) \
                 if any(args.weights) else Predictor(None, decoder="links",
                                                     link_model=model_dir).links

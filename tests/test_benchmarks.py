@@ -49,3 +49,22 @@ def test_assemblies_rejects_an_unknown_scale_decoder():
         assert (f"argument {option}: invalid choice: 'bogus'"
                 in run.stderr), run.stderr
         assert "Traceback" not in run.stderr
+
+
+def test_constrained_plus_links_is_its_own_column():
+    """``constrained+links`` (the ablation with both the emission correction
+    and the link head) runs tfsg predict's constrained decoder with the
+    bundled link model, and the accuracy table keeps it apart from
+    ``constrained`` alone instead of merging the two as one predictor."""
+    sys.path.insert(0, str(REPO))
+    from benchmarks.decoder_options import make_predictor
+    from tf_structgen.inference.model_store import bundled_link_model_dir
+
+    both = make_predictor("constrained+links", None)
+    assert both.decoder == "constrained" and both.correction_weight is not None
+    assert both.links is not None and both.links.model_dir == bundled_link_model_dir()
+    table = load_script("accuracy_table")
+    threaders = table.predictors(None, ["constrained", "constrained+links", "hmm"], 0.3)
+    assert threaders["constrained"].links is None
+    assert threaders["constrained+links"] is not threaders["constrained"]
+    assert len(table.unique_threaders(threaders)) == 3
