@@ -124,7 +124,8 @@ def main(argv=None) -> int:
             noise = max(REALISM_PRESETS[realism_name].coord_noise, 0.1)
             if args.base == "hmm":
                 predictors = [Predictor(None, decoder="links" if w else "hmm",
-                                        link_model=model_dir, link_weight=w or None,
+                                        link_model=model_dir if w else None,
+                                        link_weight=w or None,
                                         link_mode=args.mode, coord_noise=noise)
                               for w in args.weights]
             else:
