@@ -140,7 +140,7 @@ def fmt(total: dict) -> str:
             f"{total['register'] / total['positions']:.4f}")
 
 
-def section_real(records, threaders, seeds, out, realisms=("paper", "realistic")):
+def section_real(records, threaders, seeds, out, realisms):
     by_entry: dict[str, list[dict]] = {}
     for r in records:
         by_entry.setdefault(r["pdb_id"], []).append(r)
@@ -207,7 +207,7 @@ def packed_case(pool, num_entities, copies, rng):
     return packed_assembly(entities, copies, rng)
 
 
-def section_packed(records, threaders, seeds, out, realisms=("realistic",)):
+def section_packed(records, threaders, seeds, out, realisms):
     for realism in realisms:
         packed_realism(records, threaders, seeds, out, realism)
 

@@ -50,6 +50,7 @@ from tf_structgen.data.links import link_labels  # noqa: E402
 from tf_structgen.data.simulate import REALISM_PRESETS, simulate  # noqa: E402
 from tf_structgen.evaluation.assemblies import score_assembly  # noqa: E402
 from tf_structgen.evaluation.links import link_metrics  # noqa: E402
+from tf_structgen.inference.links import LinkModel  # noqa: E402
 from tf_structgen.inference.model_store import resolve_link_model_dir, resolve_model_dir  # noqa: E402
 from tf_structgen.inference.predictor import Predictor  # noqa: E402
 from tf_structgen.io import CandidateSet, SequenceRecord  # noqa: E402
@@ -114,7 +115,10 @@ def main(argv=None) -> int:
                              "bundled one)")
     args = parser.parse_args(argv)
     model_dir = resolve_link_model_dir(args.link_model)
-    mode = args.mode or Predictor(None, decoder="links", link_model=model_dir).links.mode
+    # Loaded once for the link metrics: the logits do not depend on the weight.
+    scorer = LinkModel(model_dir, mode=args.mode)
+    mode = scorer.mode
+    pointer = resolve_model_dir(args.model) if args.base == "constrained" else None
     print(f"link model {model_dir}, {mode} scores; problems per row {args.count} "
           f"(seed {TUNING_SEED})")
     print(f"{'kind':<8} {'realism':<10} " + " ".join(f"w={w:<6g}" for w in args.weights)
@@ -122,24 +126,15 @@ def main(argv=None) -> int:
     for kind in args.kinds:
         for realism_name in args.realism:
             noise = max(REALISM_PRESETS[realism_name].coord_noise, 0.1)
-            if args.base == "hmm":
-                predictors = [Predictor(None, decoder="links" if w else "hmm",
-                                        link_model=model_dir if w else None,
-                                        link_weight=w or None,
-                                        link_mode=args.mode, coord_noise=noise)
-                              for w in args.weights]
-            else:
-                predictors = [Predictor(resolve_model_dir(args.model), decoder="constrained",
-                                        link_model=model_dir if w else None,
-                                        link_weight=w or None, link_mode=args.mode,
-                                        coord_noise=noise)
-                              for w in args.weights]
-            links = next(p.links for p in predictors if p.links is not None) \
-                if any(args.weights) else Predictor(None, decoder="links",
-                                                    link_model=model_dir).links
+            predictors = [Predictor(pointer, decoder="constrained" if args.base == "constrained"
+                                    else "links" if w else "hmm",
+                                    link_model=model_dir if w else None,
+                                    link_weight=w or None, link_mode=args.mode,
+                                    coord_noise=noise)
+                          for w in args.weights]
             correct = np.zeros(len(args.weights))
             positions = 0
-            collected = Collected(links)
+            collected = Collected(scorer)
             for k in range(args.count):
                 sim, sequence, copies = problem(kind, realism_name, k)
                 cands = CandidateSet(xyz=sim.xyz, aa_probs=sim.aa_probs)
@@ -156,15 +151,14 @@ def main(argv=None) -> int:
                   + f"  {m['auc']:.3f}     {m['precision_at_95_recall']:.3f}   "
                   f"{m['precision']:.3f} {m['recall']:.3f}", flush=True)
     if args.real:
-        real_link_metrics(model_dir, args.realism)
+        real_link_metrics(scorer, args.realism)
     return 0
 
 
-def real_link_metrics(model_dir, realism_names) -> None:
+def real_link_metrics(links, realism_names) -> None:
+    """Link metrics of the real dev chains with the loaded link model ``links``."""
     from benchmarks.hmm_baseline import DEFAULT_DATA, load_chains
-    from tf_structgen.inference.links import LinkModel
 
-    links = LinkModel(model_dir)
     print("\nreal dev chains (each simulated alone; link metrics only)")
     print(f"{'split':<8} {'realism':<10} {'chains':>6}  link AUC  P@95%R  P     R")
     for split in ("tune", "heldout"):
