@@ -25,7 +25,7 @@ def parse_duration(text: str) -> float:
 def train(
     run_dir: Annotated[Path, typer.Option("--run-dir", help="Run directory: config, checkpoints, TensorBoard logs.")] = Path("runs/structgen"),
     preset: Annotated[str, typer.Option(help="Preset: paper, paper-dot, fast, hybrid, tiny or tiny-hybrid.")] = "paper",
-    max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="Last training step.")] = None,
+    max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="Last training step (with --resume: the run's own unless given).")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Graphs per step.")] = None,
     lr_drop_step: Annotated[Optional[int], typer.Option("--lr-drop-step", help="Step where the learning rate drops 1e-3 -> 1e-4.")] = None,
     pointer: Annotated[Optional[str], typer.Option(help="Pointer head: additive (paper) or dot.")] = None,
@@ -40,7 +40,7 @@ def train(
     time_limit: Annotated[Optional[str], typer.Option("--time-limit", help="Stop and checkpoint after this wall time (e.g. 30m).")] = None,
     strategy: Annotated[str, typer.Option(help="default (one device), mirrored (all local GPUs, or --logical-cpus), multi-worker (TF_CONFIG).")] = "default",
     logical_cpus: Annotated[Optional[int], typer.Option("--logical-cpus", help="Split the CPU into N logical devices (test multi-replica training without GPUs).")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue from the run directory's latest checkpoint.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from the run directory's latest checkpoint (its saved settings).")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ):
     """Train the Structure Generator on synthetic graphs."""
@@ -70,6 +70,13 @@ def train(
                 **{k: v for k, v in overrides.items() if v is not None})
         except ValueError as e:
             raise fail(str(e)) from None
+        if resume and max_steps is None:
+            # A resumed run keeps its own last step unless --max-steps moves it.
+            from tf_structgen.training.trainer import CONFIG_FILE, load_preset
+
+            if (run_dir / CONFIG_FILE).exists():
+                saved = load_preset(run_dir)
+                chosen = chosen.replace(train__max_steps=saved.train.max_steps)
         limit = parse_duration(time_limit) if time_limit else None
         from tf_structgen.training.distribute import make_strategy
 

@@ -35,6 +35,11 @@ def test_train_then_evaluate(tmp_path):
                     "--resume")
     assert result.exit_code == 0, result.output
     assert "stopped at step 40" in result.output
+    # Without --max-steps (and --preset) a resumed run keeps its own last
+    # step, not the default preset's 30,000.
+    result = invoke("train", "--run-dir", run, "--resume")
+    assert result.exit_code == 0, result.output
+    assert "stopped at step 40" in result.output
 
     data = tmp_path / "val.npz"
     assert invoke("make-dataset", data, "--preset", "tiny", "--count", 6).exit_code == 0
