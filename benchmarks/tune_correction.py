@@ -17,7 +17,13 @@ model's 0.1 was chosen.
 Usage (from the repository root):
 
     python benchmarks/tune_correction.py [--model saved_models/structgen/2] \\
-        [--decoder auto|constrained|sequential] [--weights 0 0.25 0.5 1] [--count 24]
+        [--decoder auto|constrained|sequential] [--weights 0 0.25 0.5 1] [--count 24] \\
+        [--unresolved]
+
+``--unresolved``: every generated chain gets residues that are in its
+sequence but not among the candidates (unresolved termini and loops, as
+real deposited sequences have), where an emission correction that favours
+some node at every position can pull nodes onto positions no node holds.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ import tf_structgen  # noqa: E402,F401  (Keras 2 before TensorFlow loads)
 from benchmarks.decoder_options import add_model_option, make_predictor  # noqa: E402
 from tf_structgen.common.residue_constants import encode_sequence  # noqa: E402
 from tf_structgen.data import realistic  # noqa: E402
-from tf_structgen.data.simulate import REALISM_PRESETS  # noqa: E402
+from tf_structgen.data.simulate import REALISM_PRESETS, simulate  # noqa: E402
 from tf_structgen.data.config import DataConfig  # noqa: E402
 from tf_structgen.decoding.hmm import HMMConfig, hmm_thread  # noqa: E402
 from tf_structgen.evaluation.structures import candidate_set, count_correct  # noqa: E402
@@ -44,12 +50,39 @@ from tf_structgen.io import SequenceRecord  # noqa: E402
 TUNING_SEED = 2_000_003  # neither a training nor a table seed
 
 
-def problems(count: int, realism_name: str):
+def with_unresolved(chains, rng):
+    """The chains with residues the map does not resolve, as deposited
+    sequences have them: 0-15 at the N terminus, 0-10 at the C terminus and,
+    in half the chains, one loop of 5-25 residues (their Cα become NaN: in
+    the sequence, never among the candidates)."""
+    out = []
+    for seq, ca in chains:
+        ca = np.array(ca, dtype=float)
+        n = len(ca)
+        head, tail = int(rng.integers(0, 16)), int(rng.integers(0, 11))
+        ca[:head] = np.nan
+        if tail:
+            ca[n - tail:] = np.nan
+        if rng.random() < 0.5:
+            length = int(rng.integers(5, 26))
+            start = int(rng.integers(head + 10, max(head + 11, n - tail - length - 10)))
+            ca[start:start + length] = np.nan
+        out.append((seq, ca))
+    return out
+
+
+def problems(count: int, realism_name: str, unresolved: bool = False):
     data = DataConfig(min_length=50, max_length=400)
     for k in range(count):
-        chains, sim = realistic.generated_complex(
-            data, realistic.RealisticConfig(), REALISM_PRESETS[realism_name],
-            np.random.default_rng([TUNING_SEED, k]))
+        rng = np.random.default_rng([TUNING_SEED, k])
+        if unresolved:
+            chains = realistic.random_chains(
+                realistic.generate_traces(data, realistic.RealisticConfig(), rng), rng)
+            chains = with_unresolved(chains, rng)
+            sim = simulate(chains, REALISM_PRESETS[realism_name], rng)
+        else:
+            chains, sim = realistic.generated_complex(
+                data, realistic.RealisticConfig(), REALISM_PRESETS[realism_name], rng)
         yield sim, [s for s, _ in chains]
 
 
@@ -104,6 +137,9 @@ def main(argv=None) -> int:
     parser.add_argument("--weights", type=float, nargs="+", default=[0, 0.25, 0.5, 1.0])
     parser.add_argument("--presets", nargs="+", default=["paper", "realistic", "hard"])
     parser.add_argument("--count", type=int, default=24)
+    parser.add_argument("--unresolved", action="store_true",
+                        help="hide termini and a loop of each generated chain from the "
+                             "candidates (in the sequence, as deposited sequences have them)")
     args = parser.parse_args(argv)
 
     print(f"| preset | {' | '.join(f'λ={w:g}' for w in args.weights)} |")
@@ -113,10 +149,10 @@ def main(argv=None) -> int:
         noise = REALISM_PRESETS[name].coord_noise
         if args.decoder == "sequential":
             scores = scores_sequential(args.model, args.weights, noise,
-                                       problems(args.count, name))
+                                       problems(args.count, name, args.unresolved))
         else:
             scores = scores_as_the_cli_threads(args.model, args.decoder, args.weights,
-                                               noise, problems(args.count, name))
+                                               noise, problems(args.count, name, args.unresolved))
         mean = scores.mean(axis=0)
         totals += mean
         print(f"| {name} | {' | '.join(f'{v:.4f}' for v in mean)} |", flush=True)

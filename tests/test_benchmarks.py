@@ -68,3 +68,36 @@ def test_constrained_plus_links_is_its_own_column():
     assert threaders["constrained"].links is None
     assert threaders["constrained+links"] is not threaders["constrained"]
     assert len(table.unique_threaders(threaders)) == 3
+
+
+def test_gap_errors_bins_positions_by_distance_to_a_missing_residue():
+    import numpy as np
+
+    gap_errors = load_script("gap_errors")
+    truth = np.array([10, 11, -1, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25])
+    np.testing.assert_array_equal(gap_errors.gap_distance(truth)[:5], [2, 1, 0, 1, 2])
+    assert gap_errors.gap_distance(truth)[-1] == 13
+    nodes = truth.copy()
+    nodes[0], nodes[1], nodes[15] = -1, 99, 0      # null, wrong, wrong
+    counts = {}
+    gap_errors.tally(truth, nodes, counts)
+    # [positions, right, null] per bin; the missing residue itself is no position.
+    assert {k: v.tolist() for k, v in counts.items()} == {
+        "1-3": [5, 3, 1], "4-10": [7, 7, 0], "> 10": [3, 2, 0]}
+    assert gap_errors.gap_distance(np.arange(4)).min() > 10 ** 5
+
+
+def test_unresolved_problems_hide_residues_from_the_candidates():
+    """tune_correction --unresolved: the same chains with residues in the
+    sequence but without a node; the problems without it are unchanged."""
+    import numpy as np
+
+    tune = load_script("tune_correction")
+    (sim, seqs), = tune.problems(1, "realistic")
+    (sim_u, seqs_u), = tune.problems(1, "realistic", unresolved=True)
+    assert [len(s) for s in seqs] == [len(s) for s in seqs_u]
+    missing = sum(int((np.asarray(t) < 0).sum()) for t in sim.truth)
+    missing_u = sum(int((np.asarray(t) < 0).sum()) for t in sim_u.truth)
+    assert missing_u > missing
+    (again, _), = tune.problems(1, "realistic")
+    np.testing.assert_array_equal(again.xyz, sim.xyz)
