@@ -1,16 +1,19 @@
 """Where a decoder goes wrong: AA by distance to the nearest residue without a node.
 
-On the generated problems of ``tune_correction.py`` (same seed, never used
-in training or for the real-entry tables), every position that has a true
-node is put in a bin by its distance, in residues, to the nearest position
-of its chain that has none (a missed detection, or with ``--unresolved`` a
-residue the map does not resolve); per bin, the share of positions on the
-right node, on a wrong node and left null, pooled over the problems.
+Every position that has a true node is put in a bin by its distance, in
+residues, to the nearest position of its chain that has none (a missed
+detection, or a residue the map does not resolve); per bin, the share of
+positions on the right node, on a wrong node and left null, pooled over
+the problems. Problems: the generated ones of ``tune_correction.py`` (same
+seed, never used in training or for the real-entry tables; with
+``--unresolved``, with unresolved termini and loops), or with ``--real``
+the chains of ``dev_chains_ca.json.gz`` one per file, simulated as
+``hmm_baseline.py`` does (same seeds; ``--split``).
 
 Usage (from the repository root):
 
     python benchmarks/gap_errors.py [--decoder hmm] [--model M] \\
-        [--preset hard] [--count 24] [--unresolved]
+        [--preset hard] [--count 24] [--unresolved | --real [--split heldout]]
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ sys.path.insert(0, str(REPO_ROOT))
 import tf_structgen  # noqa: E402,F401  (Keras 2 before TensorFlow loads)
 from benchmarks.decoder_options import (  # noqa: E402
     add_decoder_option, add_model_option, describe, make_predictor)
+from benchmarks.hmm_baseline import DEFAULT_DATA, load_chains  # noqa: E402
 from benchmarks.tune_correction import problems  # noqa: E402
-from tf_structgen.data.simulate import REALISM_PRESETS  # noqa: E402
+from tf_structgen.data.simulate import REALISM_PRESETS, simulate  # noqa: E402
 from tf_structgen.evaluation.structures import candidate_set  # noqa: E402
 from tf_structgen.io import SequenceRecord  # noqa: E402
 
@@ -61,21 +65,35 @@ def main(argv=None) -> int:
     add_model_option(parser)
     parser.add_argument("--preset", default="hard", choices=sorted(REALISM_PRESETS))
     parser.add_argument("--count", type=int, default=24)
-    parser.add_argument("--unresolved", action="store_true",
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--unresolved", action="store_true",
                         help="as tune_correction.py --unresolved")
+    source.add_argument("--real", action="store_true",
+                        help="the real chains, one per file, as hmm_baseline.py simulates them")
+    parser.add_argument("--split", default="heldout", choices=["all", "tune", "heldout"],
+                        help="with --real: which entries (default: heldout)")
+    parser.add_argument("--seed", type=int, default=0, help="with --real: as hmm_baseline.py")
     args = parser.parse_args(argv)
 
     predictor = make_predictor(args.decoder, args.model,
                                coord_noise=REALISM_PRESETS[args.preset].coord_noise)
     counts: dict = {}
-    for sim, seqs in problems(args.count, args.preset, args.unresolved):
+    if args.real:
+        realism = REALISM_PRESETS[args.preset]
+        cases = ((simulate([(seq, ca)], realism, np.random.default_rng([args.seed, k])), [seq])
+                 for k, seq, ca in load_chains(DEFAULT_DATA, args.split))
+        label = f"real chains ({args.split}), seed {args.seed}"
+    else:
+        cases = problems(args.count, args.preset, args.unresolved)
+        label = f"{args.count} generated problems" + (
+            ", unresolved residues" if args.unresolved else "")
+    for sim, seqs in cases:
         records = [SequenceRecord(f"c{i}", s) for i, s in enumerate(seqs)]
         # One sequence per chain, each chain its own record: the i-th result
         # threads the i-th true chain.
         for truth, chain in zip(sim.truth, predictor.thread(candidate_set(sim), records)):
             tally(np.asarray(truth), np.asarray(chain.nodes), counts)
-    print(f"{describe(predictor)}; preset {args.preset}, {args.count} problems"
-          f"{', unresolved residues' if args.unresolved else ''}\n")
+    print(f"{describe(predictor)}; preset {args.preset}, {label}\n")
     print("| residues to the nearest residue without a node | positions | right | "
           "wrong node | null |")
     print("|---|---|---|---|---|")

@@ -87,6 +87,12 @@ def test_gap_errors_bins_positions_by_distance_to_a_missing_residue():
     assert gap_errors.gap_distance(np.arange(4)).min() > 10 ** 5
 
 
+def test_gap_errors_sources_are_exclusive():
+    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "gap_errors.py"),
+                             "--real", "--unresolved"], capture_output=True, text=True)
+    assert result.returncode == 2 and "not allowed with argument" in result.stderr
+
+
 def test_unresolved_problems_hide_residues_from_the_candidates():
     """tune_correction --unresolved: the same chains with residues in the
     sequence but without a node; the problems without it are unchanged."""
