@@ -36,23 +36,23 @@ from tf_structgen.data.simulate import REALISM_PRESETS, simulate  # noqa: E402
 from tf_structgen.evaluation.structures import candidate_set  # noqa: E402
 from tf_structgen.io import SequenceRecord  # noqa: E402
 
-BINS = ((0, 3, "1-3"), (4, 10, "4-10"), (11, None, "> 10"))
+BINS = ((0, 3, "1-3"), (4, 10, "4-10"), (11, np.inf, "> 10"))
 
 
 def gap_distance(truth: np.ndarray) -> np.ndarray:
     """[n] residues from each position to the nearest one without a node
-    (a large number in a chain without one)."""
+    (infinite in a chain without one)."""
     empty = np.flatnonzero(truth < 0)
     positions = np.arange(len(truth))
     if len(empty) == 0:
-        return np.full(len(truth), 10**6)
+        return np.full(len(truth), np.inf)
     return np.abs(positions[:, None] - empty[None, :]).min(axis=1)
 
 
 def tally(truth: np.ndarray, nodes: np.ndarray, counts: dict) -> None:
     distance = gap_distance(truth)
     for lo, hi, label in BINS:
-        here = (truth >= 0) & (distance >= lo) & (distance <= (hi if hi else 10**7))
+        here = (truth >= 0) & (distance >= lo) & (distance <= hi)
         right = here & (nodes == truth)
         null = here & (nodes < 0)
         row = counts.setdefault(label, np.zeros(3, np.int64))

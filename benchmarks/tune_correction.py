@@ -41,7 +41,7 @@ import tf_structgen  # noqa: E402,F401  (Keras 2 before TensorFlow loads)
 from benchmarks.decoder_options import add_model_option, make_predictor  # noqa: E402
 from tf_structgen.common.residue_constants import encode_sequence  # noqa: E402
 from tf_structgen.data import realistic  # noqa: E402
-from tf_structgen.data.simulate import REALISM_PRESETS, simulate  # noqa: E402
+from tf_structgen.data.simulate import REALISM_PRESETS  # noqa: E402
 from tf_structgen.data.config import DataConfig  # noqa: E402
 from tf_structgen.decoding.hmm import HMMConfig, hmm_thread  # noqa: E402
 from tf_structgen.evaluation.structures import candidate_set, count_correct  # noqa: E402
@@ -74,15 +74,10 @@ def with_unresolved(chains, rng):
 def problems(count: int, realism_name: str, unresolved: bool = False):
     data = DataConfig(min_length=50, max_length=400)
     for k in range(count):
-        rng = np.random.default_rng([TUNING_SEED, k])
-        if unresolved:
-            chains = realistic.random_chains(
-                realistic.generate_traces(data, realistic.RealisticConfig(), rng), rng)
-            chains = with_unresolved(chains, rng)
-            sim = simulate(chains, REALISM_PRESETS[realism_name], rng)
-        else:
-            chains, sim = realistic.generated_complex(
-                data, realistic.RealisticConfig(), REALISM_PRESETS[realism_name], rng)
+        chains, sim = realistic.generated_complex(
+            data, realistic.RealisticConfig(), REALISM_PRESETS[realism_name],
+            np.random.default_rng([TUNING_SEED, k]),
+            edit_chains=with_unresolved if unresolved else None)
         yield sim, [s for s, _ in chains]
 
 

@@ -128,11 +128,15 @@ def random_chains(traces: Sequence[np.ndarray], rng: np.random.Generator
 
 
 def generated_complex(data_config, config: RealisticConfig, realism: Realism,
-                      rng: np.random.Generator
+                      rng: np.random.Generator, edit_chains=None
                       ) -> tuple[list[tuple[str, np.ndarray]], Simulation]:
     """A held-out style problem: generated traces, random sequences,
-    simulated at a fixed realism. Returns the chains and the simulation."""
+    simulated at a fixed realism. Returns the chains and the simulation.
+    ``edit_chains(chains, rng) -> chains``, if given, changes the chains
+    before they are simulated (e.g. hides residues: NaN Cα)."""
     chains = random_chains(generate_traces(data_config, config, rng), rng)
+    if edit_chains is not None:
+        chains = edit_chains(chains, rng)
     return chains, simulate(chains, realism, rng)
 
 
