@@ -19,6 +19,7 @@ from tf_structgen.decoding.config import AssemblyConfig, HMMConfig
 from tf_structgen.decoding.hmm import _check_nodes
 from tf_structgen.decoding.junctions import junction_cost, reach
 from tf_structgen.decoding.refine import broken_runs, chain_score, refine, suspect_windows
+from tf_structgen.decoding.sterics import clash_distance, clashes
 
 
 def peaked(seq: np.ndarray, peak: float = 0.9) -> np.ndarray:
@@ -49,6 +50,11 @@ def packed_copies(seed: int, count: int = 2, n: int = 60, missing=None):
     truth. ``missing``: per copy, the residues without a node (or None)."""
     rng = np.random.default_rng(seed)
     chain = generate_chain(n, rng)
+    # The generator may leave a steric clash (two Cα atoms three or more
+    # residues apart closer than a real protein has them), which the
+    # decoder rightly refuses to thread: draw again.
+    while len(clashes(np.arange(n), chain, clash_distance(HMMConfig()))):
+        chain = generate_chain(n, rng)
     traces = pack_chains([chain] * count, rng)
     seq = rng.integers(0, 20, n)
     truth, xyz, probs, size = [], [], [], 0

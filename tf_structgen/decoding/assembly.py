@@ -85,6 +85,7 @@ from tf_structgen.decoding.graph import CandidateGraph, LinkScores
 from tf_structgen.decoding.hmm import _check_nodes, _check_sequence, _split_prior
 from tf_structgen.decoding.junctions import junction_cost, null_runs, reach, unique_nodes
 from tf_structgen.decoding.refine import refine
+from tf_structgen.decoding.sterics import ban_rows, clash_bans, clash_distance
 from tf_structgen.decoding.viterbi import node_marginals, viterbi
 
 logger = logging.getLogger(__name__)
@@ -293,6 +294,21 @@ class _Decoder:
         local = viterbi(graph, em, self.config)
         nodes = np.where(local >= 0, local if index is None else index[local], -1)
         conf = self.confidence(entity, nodes, banned)
+        column = None
+        if index is not None:
+            column = np.full(len(self.xyz), -1)
+            column[index] = np.arange(len(index))
+        cutoff = clash_distance(self.config)
+        for _ in range(self.config.clash_rounds):
+            bans = clash_bans(nodes, conf, self.xyz, self.tree, cutoff)
+            if not bans:
+                break
+            for t, sphere in bans:
+                cols = sphere if column is None else column[sphere]
+                em[np.ix_(ban_rows(n, t), cols[cols >= 0])] = -np.inf
+            local = viterbi(graph, em, self.config)
+            nodes = np.where(local >= 0, local if index is None else index[local], -1)
+            conf = self.confidence(entity, nodes, banned)
         return unique_nodes(nodes.astype(np.int32), conf)
 
     def confidence(self, entity: int, nodes: np.ndarray,
@@ -351,6 +367,10 @@ class _Decoder:
         n = len(nodes)
         free = ~banned
         free[nodes[nodes >= 0]] = False
+        cutoff = clash_distance(self.config)
+        if cutoff > 0 and (nodes >= 0).any():
+            # Nodes that would clash with the chain's own (steric exclusion).
+            free &= ~self.near(nodes[nodes >= 0], cutoff)
         for start, stop in null_runs(nodes):
             if start == 0 and stop == n:
                 continue  # nothing to anchor on

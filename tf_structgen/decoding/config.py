@@ -47,6 +47,14 @@ class HMMConfig:
       untangle_copies: after decoding, re-pair the path segments of chains
         with identical sequences (homo-oligomer copies) where that removes
         geometric breaks (see :func:`untangle_copies`).
+      clash_distance: two residues three or more apart in a chain never
+        have their Cα atoms closer than this (Å) in real structures (see
+        :mod:`~tf_structgen.decoding.sterics`); 0 turns the steric
+        exclusion off.
+      clash_sigmas: the clash cut-off is ``clash_distance`` less this many
+        times the spread of a distance between two noisy nodes
+        (``sqrt(2) * noise``).
+      clash_rounds: re-decodes of a chain allowed to remove its clashes.
     """
 
     noise: float = 0.0
@@ -68,11 +76,15 @@ class HMMConfig:
     max_repair_rounds: int = 2
     unknown_emission: float = -1.0
     untangle_copies: bool = True
+    clash_distance: float = 3.3
+    clash_sigmas: float = 2.0
+    clash_rounds: int = 3
 
     def __post_init__(self):
         for name in ("noise", "gap_open", "null_cost", "reentry_penalty",
                      "jump_penalty", "max_repair_rounds", "emission_weight",
-                     "second_neighbour_weight", "cis_penalty"):
+                     "second_neighbour_weight", "cis_penalty",
+                     "clash_distance", "clash_sigmas", "clash_rounds"):
             if getattr(self, name) < 0:
                 raise ValueError(f"HMMConfig.{name} must be >= 0")
         for name in ("distance_sigma", "max_sigmas", "reentry_radius",
