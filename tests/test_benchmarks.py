@@ -107,3 +107,18 @@ def test_unresolved_problems_hide_residues_from_the_candidates():
     assert missing_u > missing
     (again, _), = tune.problems(1, "realistic")
     np.testing.assert_array_equal(again.xyz, sim.xyz)
+
+
+def test_clashes_script_counts_true_and_decoded_clashes(capsys):
+    """benchmarks/clashes.py on the three small chains at hard realism: the
+    true paths have no clash, the paths decoded without the exclusion do,
+    and the exclusion leaves fewer."""
+    clashes = load_script("clashes")
+    clashes.main(["--data", str(DATA / "dev_chains_small.json"), "--split", "all",
+                  "--seed", "1"])
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line.split() for line in out.splitlines()
+            if line.startswith(("true ", "with exclusion", "without "))}
+    assert int(rows["true"][-1]) == 0
+    assert int(rows["without"][-1]) > int(rows["with"][-1])
+    assert "where exactly one member is right" in out

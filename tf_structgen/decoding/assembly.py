@@ -17,7 +17,11 @@ which residue of which entity) and decides copies and owners jointly:
    records whose sequences are copies of each other, aligned in one
    frame) are threaded one after another by the HMM (:mod:`.hmm`), each
    with the earlier copies' nodes banned; one Viterbi pass per copy, the
-   confidence from forward-backward on the nodes around the path.
+   confidence from forward-backward on the nodes around the path. A path
+   that puts two residues three or more apart on nodes closer than a real
+   chain allows (:mod:`.sterics`) is decoded again, the more confident
+   residue's surroundings banned for the others (up to
+   ``HMMConfig.clash_rounds`` times).
 2. *Fragments.* Every path is cut wherever it may leave its copy: at each
    null run, where two consecutive nodes are farther apart than one
    residue step allows (a jump), at links looser than ``loose_link_sigmas``,
@@ -39,14 +43,15 @@ which residue of which entity) and decides copies and owners jointly:
    chain's nodes banned.
 5. *Gaps.* Every null run of every chain is threaded again over the free
    nodes within reach of the residues on either side (:meth:`_Decoder.
-   fill_gaps`): residues lost to paths that were cut away come back.
+   fill_gaps`): residues lost to paths that were cut away come back;
+   nodes that would clash with the chain's own are not offered.
 6. *Refinement.* A local search over the whole assembly (:mod:`.refine`)
    exchanges two copies' tails where both jump and the exchange joins
    both, moves runs between jumps (and short islands cut off by long
    gaps) into the gap of the chain they fit, and empties short windows
    around suspect junctions in two touching copies and fills them again
    (tails kept or exchanged), each move kept only if it raises the
-   assembly's HMM score.
+   assembly's HMM score (a steric clash costs a jump).
 
 With ``copies=None`` (``tfsg predict --copies auto``) an entity's copies are
 threaded until one explains fewer than ``min_copy_fraction`` of the first
