@@ -2,9 +2,10 @@
 
 Every chain of ``dev_chains_ca.json.gz`` is simulated alone as
 ``hmm_baseline.py`` does (same seeds) and threaded by the HMM assembly
-decoder (``tfsg predict --decoder hmm``) twice: with the steric exclusion
-(the default, :mod:`tf_structgen.decoding.sterics`) and without it
-(``clash_distance=0``). Prints, per setting, the AA mean and the number of
+decoder (``tfsg predict --decoder hmm``) under each of ``--settings``
+(``HMMConfig`` fields as JSON; default: ``{}``, the steric exclusion as
+shipped, :mod:`tf_structgen.decoding.sterics`, and ``{"clash_distance":
+0}``, without it). Prints, per setting, the AA mean and the number of
 clashes (two positions three or more residues apart on nodes closer than
 ``--cutoff`` Å) on the true paths and on the decoded ones; for the
 clashes of the paths decoded without the exclusion, which kind of
@@ -15,13 +16,15 @@ exclusion uses to decide who keeps the place).
 
 Usage (from the repository root):
 
-    python benchmarks/clashes.py [--preset hard] [--split heldout] [--cutoff 3.0]
+    python benchmarks/clashes.py [--preset hard] [--split heldout] [--seed 0]
+        [--cutoff 3.0] [--settings '{}' '{"clash_distance": 0}' '{"clash_sigmas": 3}']
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import json
 import pathlib
 import sys
 
@@ -52,15 +55,22 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cutoff", type=float, default=3.0,
                         help="Å; the counts' cut-off (the decoder's own is printed)")
+    parser.add_argument("--settings", nargs="+", default=["{}", '{"clash_distance": 0}'],
+                        help="HMMConfig fields as JSON, one setting each (noise is the preset's)")
     args = parser.parse_args(argv)
 
     realism = REALISM_PRESETS[args.preset]
-    settings = {"with exclusion": HMMConfig(noise=realism.coord_noise),
-                "without": HMMConfig(noise=realism.coord_noise, clash_distance=0.0)}
+    try:
+        settings = {text: HMMConfig(noise=realism.coord_noise, **json.loads(text))
+                    for text in args.settings}
+    except (ValueError, TypeError) as e:
+        parser.error(f"--settings: {e}")
     chains = load_chains(args.data, args.split)
     print(f"{len(chains)} chains ({args.split}), {args.preset} realism, seed {args.seed}; "
-          f"the decoder's cut-off at this noise: "
-          f"{clash_distance(settings['with exclusion']):.2f} Å; counts below {args.cutoff} Å")
+          f"counts below {args.cutoff} Å; the decoder's cut-off at this noise: "
+          + ", ".join(f"{text} {clash_distance(c):.2f} Å" for text, c in settings.items()))
+    # The clash diagnosis is of the first setting without the exclusion.
+    off = next((t for t, c in settings.items() if clash_distance(c) == 0), None)
     accuracy = collections.defaultdict(list)
     counts = collections.Counter()
     kinds, confident = collections.Counter(), collections.Counter()
@@ -76,7 +86,7 @@ def main(argv=None) -> None:
                                   else np.nan)
             pairs = clashes(nodes, sim.xyz, args.cutoff)
             counts[name] += len(pairs)
-            if name != "without":
+            if name != off:
                 continue
             for s, t in pairs.tolist():
                 a, b = kind(s, nodes, truth), kind(t, nodes, truth)
@@ -85,11 +95,14 @@ def main(argv=None) -> None:
                     right, other = (s, t) if a == "right" else (t, s)
                     confident["right more confident" if conf[right] > conf[other]
                               else "right not more confident"] += 1
-    print(f"\n{'paths':<16} {'AA mean':>8} {'clashes':>8}")
-    print(f"{'true':<16} {'':>8} {counts['true paths']:>8}")
+    width = max(len(t) for t in settings) + 2
+    print(f"\n{'paths':<{width}} {'AA mean':>8} {'clashes':>8}")
+    print(f"{'true':<{width}} {'':>8} {counts['true paths']:>8}")
     for name in settings:
-        print(f"{name:<16} {np.nanmean(accuracy[name]):>8.4f} {counts[name]:>8}")
-    print("\nclashes of the paths decoded without the exclusion, by kind of position:")
+        print(f"{name:<{width}} {np.nanmean(accuracy[name]):>8.4f} {counts[name]:>8}")
+    if off is None:
+        return
+    print(f"\nclashes of the paths decoded with {off}, by kind of position:")
     for pair, number in kinds.most_common():
         print(f"  {pair[0]} / {pair[1]}: {number}")
     print("where exactly one member is right:",

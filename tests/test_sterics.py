@@ -103,3 +103,12 @@ def test_decoded_chains_have_no_clash_and_the_switch_turns_it_off():
     truth = sim.truth[0]
     has = truth >= 0
     assert np.mean(with_[has] == truth[has]) > np.mean(without[has] == truth[has])
+
+
+def test_a_node_used_twice_is_a_clash_unless_repeats_are_left_out():
+    xyz = line(8)
+    nodes = np.array([0, 1, 2, 3, 4, 5, 0])
+    assert clashes(nodes, xyz, cutoff=2.0).tolist() == [[0, 6]]
+    assert clashes(nodes, xyz, cutoff=2.0, repeats=False).size == 0
+    conf = np.full(7, 0.5)
+    assert clash_bans(nodes, conf, xyz, cKDTree(xyz), 2.0, repeats=False) == []

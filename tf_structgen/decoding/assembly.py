@@ -277,10 +277,12 @@ class _Decoder:
 
     def decode(self, entity: int, banned: np.ndarray,
                allowed: np.ndarray | None = None,
-               emission: np.ndarray | None = None) -> Path:
+               emission: np.ndarray | None = None, alone: bool = True) -> Path:
         """One Viterbi path of ``entity`` (each node once) and its
         confidence, over the nodes not ``banned`` (and, if given, within
-        ``allowed``); ``emission`` is :meth:`emission` if already made."""
+        ``allowed``); ``emission`` is :meth:`emission` if already made.
+        Steric clashes are decoded away (:mod:`.sterics`), a node used
+        twice among them only if the chain is ``alone`` (no copies)."""
         if emission is None:
             emission = self.emission(entity)
         n = len(emission)
@@ -305,7 +307,7 @@ class _Decoder:
             column[index] = np.arange(len(index))
         cutoff = clash_distance(self.config)
         for _ in range(self.config.clash_rounds):
-            bans = clash_bans(nodes, conf, self.xyz, self.tree, cutoff)
+            bans = clash_bans(nodes, conf, self.xyz, self.tree, cutoff, repeats=alone)
             if not bans:
                 break
             for t, sphere in bans:
@@ -426,7 +428,8 @@ class _Decoder:
                 slot = _Slot(reference, job.offsets[reference])
             else:
                 break
-            nodes, conf = self.decode(slot.entity, banned, emission=emissions[slot.entity])
+            nodes, conf = self.decode(slot.entity, banned, emission=emissions[slot.entity],
+                                      alone=len(slots) == 1 and not auto)
             if k >= len(slots):
                 confident = int((conf >= a.weak_confidence).sum())
                 best = max(int((c >= a.weak_confidence).sum()) for _, c in paths)
@@ -647,7 +650,8 @@ def _resolve_owners(decoded: list[list[Path]], decoder: _Decoder) -> list[list[P
         nodes, _ = decoded[e][k]
         banned = (owner >= 0) & (owner != c)
         near = decoder.near(nodes[nodes >= 0], decoder.assembly.confidence_radius)
-        new_nodes, new_conf = decoder.decode(e, banned, allowed=near)
+        new_nodes, new_conf = decoder.decode(e, banned, allowed=near,
+                                             alone=len(decoded[e]) == 1)
         owner[(owner == c)] = -1
         owner[new_nodes[new_nodes >= 0]] = c
         decoded[e][k] = (new_nodes, new_conf)
