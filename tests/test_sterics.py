@@ -1,5 +1,5 @@
 """Steric exclusion in the decoder: clash detection, who keeps a contested
-place, the bans, the score term, and decoding that honours it."""
+place, the bans, and decoding that honours it."""
 
 import json
 import pathlib
@@ -12,7 +12,6 @@ from tf_structgen.common.residue_constants import encode_sequence
 from tf_structgen.data.simulate import REALISM_PRESETS, chain_from_record, simulate
 from tf_structgen.decoding.assembly import thread_assembly
 from tf_structgen.decoding.config import HMMConfig
-from tf_structgen.decoding.refine import chain_score
 from tf_structgen.decoding.sterics import (
     ban_rows, clash_bans, clash_distance, clash_winners, clashes)
 
@@ -68,15 +67,6 @@ def test_bans_cover_the_winners_sphere_away_from_its_neighbours():
     assert ban_rows(8, 0).tolist() == [False] * 3 + [True] * 5
     assert ban_rows(8, 4).tolist() == [True, True] + [False] * 5 + [True]
     assert clash_bans(nodes[:6], conf[:6], xyz, cKDTree(xyz), cutoff=2.0) == []
-
-
-def test_chain_score_charges_a_jump_per_clash():
-    xyz = np.concatenate([line(8), [[0.0, 1.0, 0.0]]])
-    nodes = np.array([0, 1, 2, 3, 4, 5, 8])
-    emission = np.ones((7,))
-    on, off = HMMConfig(), HMMConfig(clash_distance=0.0)
-    diff = chain_score(nodes, emission, xyz, off) - chain_score(nodes, emission, xyz, on)
-    assert diff == pytest.approx(on.jump_penalty)
 
 
 def _hard_case(seed: int):

@@ -51,7 +51,8 @@ which residue of which entity) and decides copies and owners jointly:
    gaps) into the gap of the chain they fit, and empties short windows
    around suspect junctions in two touching copies and fills them again
    (tails kept or exchanged), each move kept only if it raises the
-   assembly's HMM score (a steric clash costs a jump).
+   assembly's HMM score (which has no steric term: one that charged a
+   jump per clash made no difference on the tuning entries).
 
 With ``copies=None`` (``tfsg predict --copies auto``) an entity's copies are
 threaded until one explains fewer than ``min_copy_fraction`` of the first

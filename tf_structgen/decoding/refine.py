@@ -15,8 +15,7 @@ their number of steps):
 The assembly's score is the HMM's, summed over its chains
 (:func:`chain_score`): emission log-odds of the assigned residues, minus the
 junction costs (:func:`~.junctions.junction_cost`) between consecutive
-assigned residues, minus the cost of leading and trailing nulls, minus
-``jump_penalty`` per steric clash (:mod:`.sterics`). Three
+assigned residues, minus the cost of leading and trailing nulls. Three
 moves are tried, each kept only if it raises that score by more than
 ``min_gain``:
 
@@ -50,7 +49,6 @@ from scipy.spatial import cKDTree
 
 from tf_structgen.decoding.config import HMMConfig
 from tf_structgen.decoding.junctions import broken, junction_cost, null_runs, reach, unique_nodes
-from tf_structgen.decoding.sterics import clash_distance, clashes
 
 logger = logging.getLogger(__name__)
 
@@ -100,10 +98,7 @@ def chain_score(nodes: np.ndarray, emission: np.ndarray, xyz: np.ndarray,
     links = float(junction_cost(d, np.diff(t), config).sum()) if len(t) > 1 else 0.0
     trailing = n - 1 - int(t[-1])
     tail = config.gap_open + config.null_cost * (trailing - 1) if trailing else 0.0
-    # A steric clash costs what a jump does (see .sterics).
-    steric = config.jump_penalty * len(clashes(nodes, xyz, clash_distance(config)))
-    return (float(emission[t].sum()) - links - config.null_cost * int(t[0]) - tail
-            - steric)
+    return float(emission[t].sum()) - links - config.null_cost * int(t[0]) - tail
 
 
 def _junctions(nodes: np.ndarray, xyz: np.ndarray
