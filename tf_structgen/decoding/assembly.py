@@ -299,24 +299,23 @@ class _Decoder:
                 return np.full(n, -1, np.int32), np.zeros(n, np.float32)
             graph = CandidateGraph(self.xyz[index], self.config, self.link_scores, index)
             em = emission[:, index]
-        local = viterbi(graph, em, self.config)
-        nodes = np.where(local >= 0, local if index is None else index[local], -1)
-        conf = self.confidence(entity, nodes, banned)
-        column = None
-        if index is not None:
-            column = np.full(len(self.xyz), -1)
-            column[index] = np.arange(len(index))
         cutoff = clash_distance(self.config)
-        for _ in range(self.config.clash_rounds):
-            bans = clash_bans(nodes, conf, self.xyz, self.tree, cutoff, repeats=alone)
-            if not bans:
-                break
-            for t, sphere in bans:
-                cols = sphere if column is None else column[sphere]
-                em[np.ix_(ban_rows(n, t), cols[cols >= 0])] = -np.inf
+        rounds = self.config.clash_rounds
+        column = None   # candidate -> column of ``em`` (graph over a subset)
+        for round_ in range(rounds + 1):
             local = viterbi(graph, em, self.config)
             nodes = np.where(local >= 0, local if index is None else index[local], -1)
             conf = self.confidence(entity, nodes, banned)
+            bans = (clash_bans(nodes, conf, self.xyz, self.tree, cutoff, repeats=alone)
+                    if round_ < rounds else [])
+            if not bans:
+                break
+            if index is not None and column is None:
+                column = np.full(len(self.xyz), -1)
+                column[index] = np.arange(len(index))
+            for t, sphere in bans:
+                cols = sphere if column is None else column[sphere]
+                em[np.ix_(ban_rows(n, t), cols[cols >= 0])] = -np.inf
         return unique_nodes(nodes.astype(np.int32), conf)
 
     def confidence(self, entity: int, nodes: np.ndarray,

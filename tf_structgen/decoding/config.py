@@ -55,6 +55,9 @@ class HMMConfig:
         times the spread of a distance between two noisy nodes
         (``sqrt(2) * noise``).
       clash_rounds: re-decodes of a chain allowed to remove its clashes.
+        The three ``clash_*`` settings are read by the assembly decoder
+        (``tfsg predict``'s HMM decoders); :func:`hmm_thread`, the
+        previous release's sequential threader, ignores them.
     """
 
     noise: float = 0.0
