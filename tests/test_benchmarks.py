@@ -122,3 +122,18 @@ def test_clashes_script_counts_true_and_decoded_clashes(capsys):
     assert int(rows["true"][-1]) == 0
     assert int(rows['{"clash_distance": 0}'][-1]) > int(rows["{}"][-1])
     assert "where exactly one member is right" in out
+
+
+def test_backbones_script_compares_generated_and_real_chains(capsys):
+    """benchmarks/backbones.py: generated chains of 200 residues have no Cα
+    pair closer than 3.3 Å (the generator is self-avoiding) and the real
+    chains get their own row."""
+    backbones = load_script("backbones")
+    backbones.main(["--lengths", "200", "--count", "3",
+                    "--data", str(DATA / "dev_chains_small.json")])
+    rows = [line.split("|") for line in capsys.readouterr().out.splitlines()
+            if line.startswith(("| generated", "| real"))]
+    assert [r[1].split(",")[0].strip() for r in rows] == ["generated", "real (dev_chains_small.json"]
+    generated = rows[0]
+    assert int(generated[2]) == 3 and int(generated[4]) == 0
+    assert float(generated[3]) >= 3.99

@@ -29,9 +29,21 @@ def test_generated_chain_geometry(n):
         assert second.min() > 4.8 and second.max() < 7.5
     if n >= 80:
         d = _distances(x)[np.triu_indices(n, 3)]
-        # Compact, few clashes: real chains have ~2 non-bonded Cα within 7 Å.
-        assert (d < 3.0).mean() < 0.002
-        assert 0.8 < (d < 7.0).sum() / n < 4.0
+        # Self-avoiding: no Cα pair three or more residues apart closer than
+        # min_separation (real chains: none below 3.3 Å).
+        assert d.min() >= backbone.BackboneConfig().min_separation - 1e-6
+        assert backbone.closest_non_bonded(x) == pytest.approx(d.min())
+        # Compact: real chains have ~2 non-bonded Cα within 7 Å per residue.
+        assert 1.2 < (d < 7.0).sum() / n < 3.0
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_long_generated_chains_are_self_avoiding(seed):
+    """Long chains used to keep clashes from dead ends and from an unchecked
+    segment boundary (the last two residues of one segment against the next
+    segment's later residues)."""
+    x = backbone.generate_chain(450, np.random.default_rng(seed))
+    assert backbone.closest_non_bonded(x) >= backbone.BackboneConfig().min_separation - 1e-6
 
 
 def test_generated_chains_are_seeded():

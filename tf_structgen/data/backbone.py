@@ -10,10 +10,12 @@ global statistics a threader relies on:
   β-strands (θ ≈ 120°, τ ≈ −170°, ≈ 6.6 Å) and loops (θ in 82–150°, τ
   anywhere), so the second-neighbour distance stays in its real 5–7.4 Å range;
 * compact, self-avoiding chains: each segment is chosen among several random
-  trials as the one closest to the chain's centre that keeps every
-  non-bonded Cα pair at least ``min_separation`` apart, so distant parts of
-  the chain pack against each other at 4.5–7 Å, like helices and sheets in
-  real folds: the look-alike neighbours that make threading hard;
+  trials as the one closest to the chain's centre that keeps every Cα pair
+  three or more residues apart at least ``min_separation`` apart (the chain
+  backs up a few segments out of a dead end), so distant parts of the chain
+  pack against each other at 4.5–7 Å, like helices and sheets in real folds:
+  the look-alike neighbours that make threading hard, with no pair closer
+  than real chains have (3.3 Å in ../shared/data);
 * several chains packed against each other (complexes, homo-oligomers).
 
 Every trace is a pure function of the generator's state.
@@ -49,12 +51,16 @@ class BackboneConfig:
         two residues apart.
       trials: random variants tried per segment; the most compact clash-free
         one is kept.
+      backtracks: segment draws with no clash-free trial allowed per attempt
+        (each second failure of a segment backs the chain up one to three
+        segments); after that the least clashing trial is kept.
       restarts: attempts at a whole chain before the least-clashing one is
         accepted.
     """
 
     min_separation: float = 4.0
-    trials: int = 32
+    trials: int = 64
+    backtracks: int = 400
     restarts: int = 4
 
 
@@ -102,40 +108,89 @@ def _segment_plan(n: int, rng: np.random.Generator) -> list[tuple[str, int]]:
     return plan
 
 
+def _segment_trials(kind: str, length: int, previous: np.ndarray, trials: int,
+                    rng: np.random.Generator) -> np.ndarray:
+    """[trials, length, 3] random continuations of the last three residues."""
+    theta, tau = _segment_angles(kind, (trials, length), rng)
+    points = np.zeros((trials, length + 3, 3))
+    points[:, :3] = previous
+    for i in range(length):
+        points[:, i + 3] = _place(points[:, i], points[:, i + 1],
+                                  points[:, i + 2], theta[:, i], tau[:, i])
+    return points[:, 3:]
+
+
+def _closest_non_bonded(new: np.ndarray, placed: np.ndarray) -> np.ndarray:
+    """Per trial, the closest distance between a residue of the new segment
+    [trials, length, 3] and any residue three or more positions away: in the
+    placed chain [done, 3] (the segment starts at index done) or in the
+    segment itself."""
+    k, length, _ = new.shape
+    done = len(placed)
+    clash = np.full(k, np.inf)
+    if done > 2:
+        dist, _ = cKDTree(placed[:done - 2]).query(new.reshape(-1, 3))
+        clash = dist.reshape(k, length).min(axis=1)
+    # The last two placed residues are three or more positions away from all
+    # but the segment's first one or two residues.
+    for back, first in ((2, 1), (1, 2)):
+        if done >= back and length > first:
+            d = np.linalg.norm(new[:, first:] - placed[done - back], axis=-1)
+            clash = np.minimum(clash, d.min(axis=1))
+    for i in range(3, length):
+        inner = np.sqrt(((new[:, i:i + 1] - new[:, :i - 2]) ** 2).sum(-1))
+        clash = np.minimum(clash, inner.min(axis=1))
+    return clash
+
+
+def closest_non_bonded(xyz: np.ndarray, within: float = 8.0) -> float:
+    """The closest distance between two Cα of ``xyz`` [n, 3] three or more
+    residues apart (``inf`` if none is within ``within`` Å)."""
+    pairs = cKDTree(xyz).query_pairs(within, output_type="ndarray")
+    pairs = pairs[np.abs(pairs[:, 0] - pairs[:, 1]) >= 3]
+    if not len(pairs):
+        return np.inf
+    return float(np.linalg.norm(xyz[pairs[:, 0]] - xyz[pairs[:, 1]], axis=1).min())
+
+
 def _try_chain(n: int, config: BackboneConfig, rng: np.random.Generator):
-    """One attempt; returns (coordinates, worst clash distance)."""
+    """One attempt; returns (coordinates, closest non-bonded distance).
+
+    Segments are grown one at a time. When none of a segment's trials keeps
+    its distance from the chain, the segment is drawn again; at its second
+    failure the chain backs up one to three segments (a dead end is usually
+    made by the segments before it). After ``config.backtracks`` failed draws
+    the least clashing trial is kept.
+    """
     start_theta = np.radians(rng.uniform(85.0, 125.0))
     xyz = np.zeros((n, 3))
     xyz[1] = [CA_CA, 0.0, 0.0]
     xyz[2] = [CA_CA - CA_CA * np.cos(start_theta), CA_CA * np.sin(start_theta), 0.0]
-    done, worst, k = 3, np.inf, config.trials
-    for kind, length in _segment_plan(n, rng):
-        theta, tau = _segment_angles(kind, (k, length), rng)
-        points = np.zeros((k, length + 3, 3))
-        points[:, :3] = xyz[done - 3:done]
-        for i in range(length):
-            points[:, i + 3] = _place(points[:, i], points[:, i + 1],
-                                      points[:, i + 2], theta[:, i], tau[:, i])
-        new = points[:, 3:]
-        # Distances to residues more than two positions back.
-        clash = np.full(k, np.inf)
-        if done > 2:
-            dist, _ = cKDTree(xyz[:done - 2]).query(new.reshape(-1, 3))
-            clash = dist.reshape(k, length).min(axis=1)
-        for i in range(3, length):
-            inner = np.sqrt(((new[:, i:i + 1] - new[:, :i - 2]) ** 2).sum(-1))
-            clash = np.minimum(clash, inner.min(axis=1))
+    plan = _segment_plan(n, rng)
+    starts = np.cumsum([3] + [length for _, length in plan])
+    failures = np.zeros(len(plan), dtype=int)
+    budget, s = config.backtracks, 0
+    while s < len(plan):
+        (kind, length), done = plan[s], int(starts[s])
+        new = _segment_trials(kind, length, xyz[done - 3:done], config.trials, rng)
+        clash = _closest_non_bonded(new, xyz[:done])
+        ok = clash >= config.min_separation
+        if not ok.any() and budget > 0:
+            budget -= 1
+            failures[s] += 1
+            if failures[s] >= 2 and s > 0:
+                failures[s] = 0
+                s -= min(s, int(rng.integers(1, 4)))
+            continue
         # Compactness: the segment should end near the centre of the chain.
         centre = xyz[:done].mean(axis=0)
         spread = (np.linalg.norm(new - centre, axis=-1).mean(axis=-1)
                   + np.linalg.norm(new[:, -1] - centre, axis=-1))
-        ok = clash >= config.min_separation
         pick = (int(np.argmin(np.where(ok, spread, np.inf))) if ok.any()
                 else int(np.argmax(clash)))
         xyz[done:done + length] = new[pick]
-        worst = min(worst, float(clash[pick]))
-        done += length
-    return xyz, worst
+        s += 1
+    return xyz, closest_non_bonded(xyz, within=config.min_separation + 1.0)
 
 
 def generate_chain(n: int, rng: np.random.Generator,
