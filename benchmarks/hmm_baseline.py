@@ -18,7 +18,7 @@ Usage (from the repository root):
 
     python benchmarks/hmm_baseline.py [--data PATH] [--presets paper hard]
         [--decoder hmm sequential auto] [--model saved_models/structgen]
-        [--split all|tune|heldout] [--limit N]
+        [--link-model saved_models/links] [--split all|tune|heldout] [--limit N]
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks.decoder_options import (  # noqa: E402
+    BOTH,
     DECODERS,
     add_decoder_option,
     add_model_option,
@@ -71,8 +72,10 @@ def load_chains(path: pathlib.Path,
             if split == "all" or is_tuning(r["pdb_id"]) == (split == "tune")]
 
 
-def threader(decoder: str, model, noise: float):
-    """(sim, seq) -> nodes of the one chain, as ``decoder`` threads it."""
+def threader(decoder: str, model, noise: float, link_model=None):
+    """(sim, seq) -> nodes of the one chain, as ``decoder`` threads it
+    (``link_model``: the link head of ``links`` and ``constrained+links``;
+    None for the bundled one)."""
     if decoder == "sequential":
         config = HMMConfig(noise=noise)
 
@@ -81,7 +84,9 @@ def threader(decoder: str, model, noise: float):
                                       config)
             return nodes
         return thread
-    predictor = make_predictor(decoder, model, coord_noise=noise)
+    links = {"link_model": link_model} if link_model is not None and decoder in (
+        "links", BOTH) else {}
+    predictor = make_predictor(decoder, model, coord_noise=noise, **links)
 
     def thread(sim, seq):
         [chain] = predictor.thread(CandidateSet(xyz=sim.xyz, aa_probs=sim.aa_probs),
@@ -91,10 +96,10 @@ def threader(decoder: str, model, noise: float):
 
 
 def run_preset(chains, preset: str, seed: int, decoder: str = "hmm",
-               model=None) -> tuple[float, float, float]:
+               model=None, link_model=None) -> tuple[float, float, float]:
     """Returns (AA mean over chains, wall and CPU ms of threading per chain)."""
     realism = REALISM_PRESETS[preset]
-    thread = threader(decoder, model, realism.coord_noise)
+    thread = threader(decoder, model, realism.coord_noise, link_model)
     accuracies, wall, cpu = [], 0.0, 0.0
     for k, seq, ca in chains[:1]:  # warm-up: the first network call builds the graph
         thread(simulate([(seq, ca)], realism, np.random.default_rng([seed, k])), seq)
@@ -127,6 +132,9 @@ def main(argv=None) -> None:
     add_model_option(parser, help="SavedModel for auto, unique, greedy and constrained "
                                   "(default: the bundled model); not used by hmm and "
                                   "sequential")
+    parser.add_argument("--link-model", type=pathlib.Path, default=None,
+                        help="link head SavedModel (version folder) for links and "
+                             "constrained+links (default: the bundled one)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--split", default="all",
                         choices=["all", "tune", "heldout"],
@@ -143,7 +151,8 @@ def main(argv=None) -> None:
           f"{'cpu ms/chain':>12}")
     for preset in args.presets:
         for decoder in args.decoders:
-            accuracy, wall, cpu = run_preset(chains, preset, args.seed, decoder, args.model)
+            accuracy, wall, cpu = run_preset(chains, preset, args.seed, decoder, args.model,
+                                             args.link_model)
             print(f"{preset:<10} {decoder:<11} {len(chains):>6} {accuracy:>8.4f} "
                   f"{wall:>9.1f} {cpu:>12.1f}", flush=True)
 
