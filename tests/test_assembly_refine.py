@@ -18,7 +18,13 @@ from tf_structgen.decoding.assembly import thread_assembly
 from tf_structgen.decoding.config import AssemblyConfig, HMMConfig
 from tf_structgen.decoding.hmm import _check_nodes
 from tf_structgen.decoding.junctions import junction_cost, reach
-from tf_structgen.decoding.refine import broken_runs, chain_score, refine, suspect_windows
+from tf_structgen.decoding.refine import (
+    broken_runs,
+    chain_score,
+    refine,
+    repeat_shifts,
+    suspect_windows,
+)
 from tf_structgen.decoding.sterics import clash_distance, clashes
 
 
@@ -279,3 +285,57 @@ def test_refinement_raises_the_score_and_keeps_nodes_unique(seed):
     for nodes, conf in refined[0]:
         assert nodes.dtype == np.int32 and conf.dtype == np.float32
         np.testing.assert_array_equal(conf[nodes < 0], 0.0)
+
+
+# ------------------------------------------------------ repeat swaps
+
+
+def repeat_chain(seed: int, unit: int = 16, units: int = 4):
+    """A solenoid of ``units`` identical repeats (the same generated trace,
+    translated, consecutive units joined by a 3.8 Å link) with a repeated
+    sequence, as ankyrin or HEAT repeats are; returns xyz, probs, seq."""
+    rng = np.random.default_rng(seed)
+    while True:
+        trace = generate_chain(unit, rng)
+        axis = trace[-1] - trace[0]
+        shift = axis + 3.8 * axis / np.linalg.norm(axis)
+        xyz = np.concatenate([trace + k * shift for k in range(units)])
+        if not len(clashes(np.arange(len(xyz)), xyz, clash_distance(HMMConfig()))):
+            break
+    seq = np.tile(rng.integers(0, 20, unit), units)
+    return xyz, peaked(seq), seq
+
+
+def test_repeat_shifts_find_the_period():
+    seq = encode_sequence("MKT" + "DSDGRTPLHYAAENGHKEIVKLLLSKGADPNAK" * 3 + "LEKQG")
+    # A window of the second unit: one unit back and one unit forward.
+    assert sorted(repeat_shifts(seq, 40, 50)) == [-33, 33]
+    # Too short to say, or no repeat at all.
+    assert repeat_shifts(seq, 40, 43) == []
+    assert repeat_shifts(encode_sequence("ACDEFGHIKLMNPQRSTVWY" * 1), 2, 8) == []
+    # Unknown residues match nothing.
+    unknown = encode_sequence("X" * 40)
+    assert repeat_shifts(unknown, 5, 12) == []
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_slipped_repeats_of_one_chain_are_swapped_back(seed):
+    # Two segments of one chain, one repeat unit apart, threaded through
+    # each other's nodes: the emissions cannot tell (same residues), only
+    # the four broken junctions can. No copy to exchange with; the repeat
+    # swap empties both segments and fills the chain again.
+    unit = 16
+    xyz, probs, seq = repeat_chain(seed, unit)
+    truth = np.arange(len(seq))
+    wrong = truth.copy()
+    a = slice(unit + 4, unit + 10)
+    b = slice(2 * unit + 4, 2 * unit + 10)
+    wrong[a], wrong[b] = truth[b], truth[a]
+    decoder = decoder_for(xyz, probs, [seq])
+    decoded = as_decoded([wrong])
+    before = total_score(decoded, decoder)
+    assert before < total_score(as_decoded([truth]), decoder)
+    out = refine(decoded, decoder, decoder.confidence)
+    np.testing.assert_array_equal(out[0][0][0], truth)
+    assert total_score(out, decoder) > before
+

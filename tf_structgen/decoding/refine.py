@@ -37,6 +37,14 @@ moves are tried, each kept only if it raises that score by more than
    are missing, a junction looser than a jump away from its own chain,
    and two copies exchanged through a bridge of a third copy's nodes whose
    entry looks like a clean link (6r79: both copies miss two residues).
+4. *Repeat swap*: where the sequence repeats itself (a window reads at
+   least ``_REPEAT_IDENTITY`` alike one repeat period away, as the
+   33-residue units of an ankyrin-repeat protein do), a chain can thread
+   one unit's residues through the next unit's nodes and back at no cost
+   in emissions: two slipped segments of one chain that only their
+   junctions betray (5eil). A suspect window and its repeat partner are
+   emptied together and the chain is filled again; this works on single
+   chains too.
 """
 
 from __future__ import annotations
@@ -47,6 +55,7 @@ from typing import Callable, Protocol, Sequence
 import numpy as np
 from scipy.spatial import cKDTree
 
+from tf_structgen.common.residue_constants import UNKNOWN_INDEX
 from tf_structgen.decoding.config import HMMConfig
 from tf_structgen.decoding.junctions import broken, junction_cost, null_runs, reach, unique_nodes
 
@@ -65,6 +74,9 @@ _ISLAND_GAP = 5        # residues of a gap that cuts an island off
 _PAD = 4               # residues either side of a hard junction in its window
 _MAX_PARTNERS = 2      # touching copies tried per window
 _PARTNER_RADIUS = 12.0  # Å: a partner's nodes within this of the window's
+_REPEAT_IDENTITY = 0.8  # identical residues for two windows to be repeats
+_MIN_REPEAT = 4        # shortest window a repeat swap moves
+_MAX_SHIFTS = 4        # repeat partners tried per window
 
 
 class Filler(Protocol):
@@ -72,6 +84,7 @@ class Filler(Protocol):
 
     xyz: np.ndarray
     config: HMMConfig
+    seqs: Sequence[np.ndarray]
 
     def emission_at(self, entity: int, nodes: np.ndarray) -> np.ndarray: ...
 
@@ -400,10 +413,54 @@ def _exchange_window(state: _State, a: int, b: int, lo: int, hi: int,
     return True
 
 
+def repeat_shifts(seq: np.ndarray, lo: int, hi: int,
+                  min_identity: float = _REPEAT_IDENTITY,
+                  max_shifts: int = _MAX_SHIFTS) -> list[int]:
+    """Shifts P such that ``seq[lo + P:hi + P]`` lies in the sequence, does
+    not overlap ``[lo, hi)`` and matches ``seq[lo:hi]`` at ``min_identity``
+    of its positions or more (unknown residues match nothing); the most
+    alike first, at most ``max_shifts``. None for windows shorter than
+    ``_MIN_REPEAT``."""
+    length = hi - lo
+    if length < _MIN_REPEAT or length > len(seq) // 2:
+        return []
+    window = seq[lo:hi]
+    starts = np.lib.stride_tricks.sliding_window_view(seq, length)
+    same = ((starts == window) & (window != UNKNOWN_INDEX)).mean(axis=1)
+    shift = np.arange(len(starts)) - lo
+    ok = (same >= min_identity) & (np.abs(shift) >= length)
+    order = np.argsort(-same[ok], kind="stable")
+    return [int(p) for p in shift[ok][order][:max_shifts]]
+
+
+def _swap_repeats(state: _State, c: int, lo: int, hi: int, min_gain: float) -> bool:
+    """Empties ``[lo, hi)`` of chain c and, in turn, each of its repeat
+    partners (:func:`repeat_shifts`), fills the chain again between them
+    and keeps the best outcome if it raised the chain's score."""
+    filler = state.filler
+    e = state.chains[c][0]
+    nodes = state.nodes[c]
+    banned = state.banned_for(c)
+    best = (min_gain, None)
+    for shift in repeat_shifts(np.asarray(filler.seqs[e]), lo, hi):
+        emptied = nodes.copy()
+        emptied[lo:hi] = -1
+        emptied[lo + shift:hi + shift] = -1
+        span = (min(lo, lo + shift), max(hi, hi + shift))
+        new = _dedupe(filler.fill_nodes(e, emptied, banned, within=span))
+        score = state.score(c, new)
+        if score - state.scores[c] > best[0]:
+            best = (score - state.scores[c], (new, score))
+    if best[1] is None or np.array_equal(best[1][0], nodes):
+        return False
+    state.set(c, *best[1])
+    return True
+
+
 def refine(decoded: list[list[Path]], filler: Filler,
            confidence: Callable[[int, np.ndarray, np.ndarray], np.ndarray],
            min_gain: float = _MIN_GAIN, max_rounds: int = _MAX_ROUNDS) -> list[list[Path]]:
-    """Tail exchanges, relocations and window exchanges (module docstring)
+    """Tail exchanges, relocations, window exchanges and repeat swaps (module docstring)
     until none raises the assembly's score by more than ``min_gain``;
     changed chains get their confidence again from ``confidence(entity, nodes, banned)``."""
     state = _State(decoded, filler)
@@ -433,6 +490,10 @@ def refine(decoded: list[list[Path]], filler: Filler,
                     if _exchange_window(state, c, b, lo, hi, min_gain):
                         made += 1
                         break
+        for c in range(len(state.chains)):
+            for lo, hi in suspect_windows(state.nodes[c], filler.xyz, filler.config):
+                if _swap_repeats(state, c, lo, hi, min_gain):
+                    made += 1
         moves += made
         if not made:
             break
