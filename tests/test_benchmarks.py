@@ -137,3 +137,17 @@ def test_backbones_script_compares_generated_and_real_chains(capsys):
     generated = rows[0]
     assert int(generated[2]) == 3 and int(generated[4]) == 0
     assert float(generated[3]) >= 3.99
+
+
+def test_repeats_script_measures_the_repeat_swap(capsys):
+    """benchmarks/repeats.py on two generated solenoids at hard realism: a
+    row per case with both columns. (Whether the move helps is a figure of
+    the full run, docs/benchmarks.md; on two problems it may lose a few
+    positions, so no order between the columns is asserted here.)"""
+    repeats = load_script("repeats")
+    repeats.main(["--count", "2", "--realism", "hard"])
+    rows = [line.split("|") for line in capsys.readouterr().out.splitlines()
+            if line.startswith("| hard")]
+    assert [r[2].strip() for r in rows] == ["one chain", "3 touching copies"]
+    for row in rows:
+        assert 0.0 < float(row[3]) <= 1.0 and 0.0 < float(row[4]) <= 1.0

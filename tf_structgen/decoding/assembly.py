@@ -567,7 +567,7 @@ def thread_assembly(xyz: np.ndarray, aa_probs: np.ndarray,
     decoded = _fill_all(decoded, decoder)
     if not assembly.refine:
         return decoded
-    return refine(decoded, decoder, decoder.confidence)
+    return refine(decoded, decoder, decoder.confidence, repeat_swap=assembly.repeat_swap)
 
 
 def _fill_all(decoded: list[list[Path]], decoder: _Decoder) -> list[list[Path]]:

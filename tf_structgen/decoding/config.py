@@ -131,6 +131,8 @@ class AssemblyConfig:
       refine: after gap filling, search for tail exchanges between copies
         and relocations of runs between broken junctions that raise the
         assembly's score (:mod:`~tf_structgen.decoding.refine`).
+      repeat_swap: the refinement also swaps windows of a chain with their
+        repeat partners one sequence period away (internal repeats).
     """
 
     weak_confidence: float = 0.5
@@ -142,6 +144,7 @@ class AssemblyConfig:
     max_copies: int = 100
     workers: int = 0
     refine: bool = True
+    repeat_swap: bool = True
 
     def __post_init__(self):
         if not 0.0 <= self.weak_confidence <= 1.0:

@@ -42,8 +42,10 @@ moves are tried, each kept only if it raises that score by more than
    33-residue units of an ankyrin-repeat protein do), a chain can thread
    one unit's residues through the next unit's nodes and back at no cost
    in emissions: two slipped segments of one chain that only their
-   junctions betray (5eil). A suspect window and its repeat partner are
-   emptied together and the chain is filled again; this works on single
+   junctions betray (5eil). A window between broken or suspect junctions
+   and its repeat partner exchange their nodes, or are emptied together
+   and the chain is filled again; of all such windows, partners and the
+   two ways the best is kept (steepest ascent). This works on single
    chains too.
 """
 
@@ -77,6 +79,7 @@ _PARTNER_RADIUS = 12.0  # Å: a partner's nodes within this of the window's
 _REPEAT_IDENTITY = 0.8  # identical residues for two windows to be repeats
 _MIN_REPEAT = 4        # shortest window a repeat swap moves
 _MAX_SHIFTS = 4        # repeat partners tried per window
+_MAX_SWAPS = 8         # repeat swaps per chain and round
 
 
 class Filler(Protocol):
@@ -433,24 +436,41 @@ def repeat_shifts(seq: np.ndarray, lo: int, hi: int,
     return [int(p) for p in shift[ok][order][:max_shifts]]
 
 
-def _swap_repeats(state: _State, c: int, lo: int, hi: int, min_gain: float) -> bool:
-    """Empties ``[lo, hi)`` of chain c and, in turn, each of its repeat
-    partners (:func:`repeat_shifts`), fills the chain again between them
-    and keeps the best outcome if it raised the chain's score."""
+def _swap_repeats(state: _State, c: int, min_gain: float) -> bool:
+    """For every window of chain c between broken junctions
+    (:func:`broken_runs`) or suspect ones (:func:`suspect_windows`), and
+    each of its repeat partners (:func:`repeat_shifts`): the two windows'
+    nodes exchanged, and both windows emptied and the chain filled again
+    between them (the fill's Viterbi takes a jump for a cheap way out
+    where the chain's score does not, so it alone can miss the plain
+    exchange). Keeps the single best outcome if
+    it raised the chain's score (steepest ascent: with several slipped
+    units, the first gain found is often a swap of the wrong windows)."""
     filler = state.filler
     e = state.chains[c][0]
     nodes = state.nodes[c]
+    seq = np.asarray(filler.seqs[e])
     banned = state.banned_for(c)
+    windows = broken_runs(nodes, filler.xyz, filler.config)
+    windows += [w for w in suspect_windows(nodes, filler.xyz, filler.config)
+                if w not in windows]
     best = (min_gain, None)
-    for shift in repeat_shifts(np.asarray(filler.seqs[e]), lo, hi):
-        emptied = nodes.copy()
-        emptied[lo:hi] = -1
-        emptied[lo + shift:hi + shift] = -1
-        span = (min(lo, lo + shift), max(hi, hi + shift))
-        new = _dedupe(filler.fill_nodes(e, emptied, banned, within=span))
-        score = state.score(c, new)
-        if score - state.scores[c] > best[0]:
-            best = (score - state.scores[c], (new, score))
+    for lo, hi in windows:
+        for shift in repeat_shifts(seq, lo, hi):
+            # The two windows' nodes exchanged as they are, and both
+            # windows threaded again (the fill also mends their edges).
+            swapped = nodes.copy()
+            swapped[lo:hi] = nodes[lo + shift:hi + shift]
+            swapped[lo + shift:hi + shift] = nodes[lo:hi]
+            emptied = nodes.copy()
+            emptied[lo:hi] = -1
+            emptied[lo + shift:hi + shift] = -1
+            span = (min(lo, lo + shift), max(hi, hi + shift))
+            refilled = _dedupe(filler.fill_nodes(e, emptied, banned, within=span))
+            for new in (swapped, refilled):
+                score = state.score(c, new)
+                if score - state.scores[c] > best[0]:
+                    best = (score - state.scores[c], (new, score))
     if best[1] is None or np.array_equal(best[1][0], nodes):
         return False
     state.set(c, *best[1])
@@ -459,10 +479,12 @@ def _swap_repeats(state: _State, c: int, lo: int, hi: int, min_gain: float) -> b
 
 def refine(decoded: list[list[Path]], filler: Filler,
            confidence: Callable[[int, np.ndarray, np.ndarray], np.ndarray],
-           min_gain: float = _MIN_GAIN, max_rounds: int = _MAX_ROUNDS) -> list[list[Path]]:
-    """Tail exchanges, relocations, window exchanges and repeat swaps (module docstring)
-    until none raises the assembly's score by more than ``min_gain``;
-    changed chains get their confidence again from ``confidence(entity, nodes, banned)``."""
+           min_gain: float = _MIN_GAIN, max_rounds: int = _MAX_ROUNDS,
+           repeat_swap: bool = True) -> list[list[Path]]:
+    """Tail exchanges, relocations, window exchanges and (with
+    ``repeat_swap``) repeat swaps (module docstring) until none raises the
+    assembly's score by more than ``min_gain``; changed chains get their
+    confidence again from ``confidence(entity, nodes, banned)``."""
     state = _State(decoded, filler)
     by_entity: dict[int, list[int]] = {}
     for c, (e, _) in enumerate(state.chains):
@@ -490,10 +512,11 @@ def refine(decoded: list[list[Path]], filler: Filler,
                     if _exchange_window(state, c, b, lo, hi, min_gain):
                         made += 1
                         break
-        for c in range(len(state.chains)):
-            for lo, hi in suspect_windows(state.nodes[c], filler.xyz, filler.config):
-                if _swap_repeats(state, c, lo, hi, min_gain):
-                    made += 1
+        for c in range(len(state.chains) if repeat_swap else 0):
+            for _ in range(_MAX_SWAPS):
+                if not _swap_repeats(state, c, min_gain):
+                    break
+                made += 1
         moves += made
         if not made:
             break
