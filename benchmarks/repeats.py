@@ -8,11 +8,11 @@ real entry of ``../shared/data`` with internal repeats is 5eil (held-out,
 where the repeat swap was found), so this script measures the move on
 generated ones, nothing tuned on them:
 
-* a unit of ``--unit`` residues is a generated fold
-  (:mod:`tf_structgen.data.backbone`); the chain is ``--units`` copies of
-  it, each translated along the unit's end-to-end vector (plus one 3.8 Å
-  link), a straight solenoid (real solenoids also twist and pack their
-  units closer);
+* the chain is :func:`~tf_structgen.data.backbone.generate_solenoid`:
+  ``--units`` copies of one generated unit of ``--unit`` residues, each
+  translated along the unit's end-to-end vector (plus one 3.8 Å link), a
+  straight solenoid (real solenoids also twist and pack their units
+  closer);
 * the sequence: a capping unit of its own random sequence at each end
   (real repeat proteins have caps; 5eil's differ from its repeats) and
   the unit's random sequence repeated in between, each residue mutated
@@ -47,26 +47,13 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks.assemblies import realism_for  # noqa: E402
 from tf_structgen.common.residue_constants import ALPHABET, encode_sequence  # noqa: E402
-from tf_structgen.data.backbone import generate_chain, pack_chains  # noqa: E402
+from tf_structgen.data.backbone import generate_solenoid, pack_chains  # noqa: E402
 from tf_structgen.data.simulate import simulate  # noqa: E402
 from tf_structgen.decoding.assembly import thread_assembly  # noqa: E402
 from tf_structgen.decoding.config import AssemblyConfig, HMMConfig  # noqa: E402
-from tf_structgen.decoding.sterics import clash_distance, clashes  # noqa: E402
 from tf_structgen.evaluation.assemblies import score_assembly  # noqa: E402
 
 COPIES = 3
-
-
-def solenoid(unit: int, units: int, rng: np.random.Generator) -> np.ndarray:
-    """[unit * units, 3] Cα trace: one generated unit repeated by translation,
-    drawn again until no two Cα three or more residues apart clash."""
-    while True:
-        trace = generate_chain(unit, rng)
-        axis = trace[-1] - trace[0]
-        shift = axis + 3.8 * axis / np.linalg.norm(axis)
-        xyz = np.concatenate([trace + k * shift for k in range(units)])
-        if not len(clashes(np.arange(len(xyz)), xyz, clash_distance(HMMConfig()))):
-            return xyz - xyz.mean(axis=0)
 
 
 def repeat_sequence(unit: int, units: int, mutation: float,
@@ -86,7 +73,7 @@ def run_case(args, realism: str, copies: int, repeat_swap: bool) -> float:
     right = total = 0
     for k in range(args.count):
         rng = np.random.default_rng([args.seed, k])
-        trace = solenoid(args.unit, args.units, rng)
+        trace = generate_solenoid(args.unit, args.units, rng)
         seq = repeat_sequence(args.unit, args.units, args.mutation, rng)
         traces = pack_chains([trace] * copies, rng) if copies > 1 else [trace]
         num_true = sum(len(t) for t in traces)

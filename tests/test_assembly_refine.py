@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tf_structgen.common.residue_constants import ALPHABET, encode_sequence
-from tf_structgen.data.backbone import generate_chain, pack_chains
+from tf_structgen.data.backbone import generate_chain, generate_solenoid, pack_chains
 from tf_structgen.data.simulate import Realism, simulate
 from tf_structgen.decoding import assembly as assembly_module
 from tf_structgen.decoding.assembly import thread_assembly
@@ -291,17 +291,10 @@ def test_refinement_raises_the_score_and_keeps_nodes_unique(seed):
 
 
 def repeat_chain(seed: int, unit: int = 16, units: int = 4):
-    """A solenoid of ``units`` identical repeats (the same generated trace,
-    translated, consecutive units joined by a 3.8 Å link) with a repeated
-    sequence, as ankyrin or HEAT repeats are; returns xyz, probs, seq."""
+    """A solenoid of ``units`` identical repeats with a repeated sequence,
+    as ankyrin or HEAT repeats are; returns xyz, probs, seq."""
     rng = np.random.default_rng(seed)
-    while True:
-        trace = generate_chain(unit, rng)
-        axis = trace[-1] - trace[0]
-        shift = axis + 3.8 * axis / np.linalg.norm(axis)
-        xyz = np.concatenate([trace + k * shift for k in range(units)])
-        if not len(clashes(np.arange(len(xyz)), xyz, clash_distance(HMMConfig()))):
-            break
+    xyz = generate_solenoid(unit, units, rng)
     seq = np.tile(rng.integers(0, 20, unit), units)
     return xyz, peaked(seq), seq
 

@@ -223,3 +223,17 @@ def test_local_pointer_loss_matches_a_brute_force_count(hybrid_model):
             total -= x[pool.index(node)] - np.log(np.exp(x - x.max()).sum()) - x.max()
     np.testing.assert_allclose(float(local_pointer_loss(tf.constant(logits), graph)),
                                total / 3, rtol=1e-4)
+
+
+def test_generated_solenoid_repeats_one_unit():
+    x = backbone.generate_solenoid(20, 4, np.random.default_rng(5))
+    assert x.shape == (80, 3)
+    # Consecutive Cα 3.8 Å apart, across the links between units too.
+    np.testing.assert_allclose(np.linalg.norm(np.diff(x, axis=0), axis=1), 3.8, atol=1e-6)
+    # Every unit is the first one translated by the same vector.
+    shift = x[20] - x[0]
+    for k in range(1, 4):
+        np.testing.assert_allclose(x[20 * k:20 * (k + 1)], x[:20] + k * shift, atol=1e-9)
+    assert backbone.closest_non_bonded(x) >= backbone.BackboneConfig().min_separation - 1e-6
+    with pytest.raises(ValueError):
+        backbone.generate_solenoid(2, 3, np.random.default_rng(0))

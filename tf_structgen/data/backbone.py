@@ -212,6 +212,25 @@ def generate_chain(n: int, rng: np.random.Generator,
     return best - best.mean(axis=0)
 
 
+def generate_solenoid(unit: int, units: int, rng: np.random.Generator,
+                      config: BackboneConfig = BackboneConfig()) -> np.ndarray:
+    """A repeat protein's Cα trace, [unit * units, 3], centred: one
+    generated unit of ``unit`` residues repeated ``units`` times, each copy
+    translated along the unit's end-to-end vector plus one 3.8 Å link (a
+    straight solenoid; real ones also twist). Units are drawn again until
+    no two Cα three or more residues apart are closer than
+    ``config.min_separation``."""
+    if unit < 3 or units < 1:
+        raise ValueError("a solenoid needs units of at least three residues")
+    while True:
+        trace = generate_chain(unit, rng, config)
+        axis = trace[-1] - trace[0]
+        shift = axis + CA_CA * axis / np.linalg.norm(axis)
+        xyz = np.concatenate([trace + k * shift for k in range(units)])
+        if closest_non_bonded(xyz) >= config.min_separation:
+            return xyz - xyz.mean(axis=0)
+
+
 def _random_rotation(rng: np.random.Generator) -> np.ndarray:
     q, r = np.linalg.qr(rng.normal(size=(3, 3)))
     q *= np.sign(np.diag(r))
