@@ -422,8 +422,8 @@ def repeat_shifts(seq: np.ndarray, lo: int, hi: int,
     """Shifts P such that ``seq[lo + P:hi + P]`` lies in the sequence, does
     not overlap ``[lo, hi)`` and matches ``seq[lo:hi]`` at ``min_identity``
     of its positions or more (unknown residues match nothing); the most
-    alike first, at most ``max_shifts``. None for windows shorter than
-    ``_MIN_REPEAT``."""
+    alike first, at most ``max_shifts``. Empty for windows shorter than
+    ``_MIN_REPEAT`` or longer than half the sequence."""
     length = hi - lo
     if length < _MIN_REPEAT or length > len(seq) // 2:
         return []
@@ -439,13 +439,14 @@ def repeat_shifts(seq: np.ndarray, lo: int, hi: int,
 def _swap_repeats(state: _State, c: int, min_gain: float) -> bool:
     """For every window of chain c between broken junctions
     (:func:`broken_runs`) or suspect ones (:func:`suspect_windows`), and
-    each of its repeat partners (:func:`repeat_shifts`): the two windows'
-    nodes exchanged, and both windows emptied and the chain filled again
-    between them (the fill's Viterbi takes a jump for a cheap way out
-    where the chain's score does not, so it alone can miss the plain
-    exchange). Keeps the single best outcome if
-    it raised the chain's score (steepest ascent: with several slipped
-    units, the first gain found is often a swap of the wrong windows)."""
+    each of its repeat partners (:func:`repeat_shifts`), two candidates:
+    the two windows' nodes exchanged, and both windows emptied and the
+    chain filled again between them (the fill's Viterbi takes a jump as a
+    cheap way out where the chain's score charges a broken junction, so
+    the fill alone can miss the plain exchange). Keeps the single best
+    candidate if it raised the chain's score: steepest ascent, since with
+    several slipped units the first gain found is often a swap of the
+    wrong windows."""
     filler = state.filler
     e = state.chains[c][0]
     nodes = state.nodes[c]
