@@ -58,9 +58,8 @@ def packed_copies(seed: int, count: int = 2, n: int = 60, missing=None):
     chain = generate_chain(n, rng)
     # The decoder refuses to thread a steric clash (two Cα atoms three or
     # more residues apart closer than a real protein has them); the
-    # generator keeps 4 Å, so this only guards the premise.
-    while len(clashes(np.arange(n), chain, clash_distance(HMMConfig()))):
-        chain = generate_chain(n, rng)
+    # generator keeps 4 Å.
+    assert not len(clashes(np.arange(n), chain, clash_distance(HMMConfig())))
     traces = pack_chains([chain] * count, rng)
     seq = rng.integers(0, 20, n)
     truth, xyz, probs, size = [], [], [], 0
