@@ -221,6 +221,9 @@ def test_correction_reaches_the_decoder_exactly(predictor, aku_realistic, correc
     assert raw.shape == (len(seq), candidates.num_nodes)
     assert np.abs(raw).max() > 1e-3, "the correction is all zero"
     prior = predictor.correction_weight * raw
+    # The bundled export has the two-step correction (one GCN pass per
+    # candidate set), and the predictor takes it.
+    assert predictor._states_signatures is not None
     # Predictor.emission_corrections is what thread() hands to the decoder:
     # pin it to the public signature's value.
     (used,) = predictor.emission_corrections(candidates, [seq])

@@ -150,3 +150,88 @@ def test_empty_batch_is_invalid_argument(loaded):
     req = {k: v[:0] for k, v in request().items()}
     with pytest.raises(tf.errors.InvalidArgumentError, match="empty batch"):
         loaded.signatures["serving_default"](**req)
+
+
+# The correction in two steps (models trained with emission_prior) ----------
+
+@pytest.fixture(scope="module")
+def hybrid_export(tmp_path_factory):
+    """A tiny hybrid model with random weights where training starts from
+    zeros (an untrained correction is exactly zero), exported."""
+    from tf_structgen.export.serving import export_saved_model
+    from tf_structgen.training.config import PRESETS
+    from tf_structgen.training.trainer import build_model
+
+    model = build_model(PRESETS["tiny-hybrid"])
+    rng = np.random.default_rng(3)
+    for v in model.variables:
+        if not np.any(v.numpy()):
+            v.assign(rng.normal(0.0, 0.5, v.shape).astype(np.float32))
+    base = tmp_path_factory.mktemp("hybrid") / "structgen"
+    export_saved_model(model, base, 1, metadata={"correction_weight": 0.5})
+    return base / "1"
+
+
+def test_correction_from_node_states_equals_the_one_step_signature(hybrid_export):
+    loaded = tf.saved_model.load(str(hybrid_export))
+    req = request(seed=4, batch=2, m=40, length=15)
+    req["xyz"] *= 1.5  # the tiny hybrid model's contact cutoff is 7 Å
+    for direction, suffix in (("ensemble", ""), ("forward", "_forward"),
+                              ("backward", "_backward")):
+        one_step = loaded.signatures["emission_correction" + suffix](**req)["correction"]
+        states = loaded.signatures["node_states"](
+            xyz=req["xyz"], aa_probs=req["aa_probs"],
+            num_nodes=req["num_nodes"])["node_states"]
+        assert states.shape[:2] == (2, 40)
+        # Values past sequence_length must not matter (they are masked).
+        sequence = req["sequence"].copy()
+        sequence[1, req["sequence_length"][1]:] = 7
+        two_step = loaded.signatures["emission_correction_from_states" + suffix](
+            node_states=states, num_nodes=req["num_nodes"], sequence=sequence,
+            sequence_length=req["sequence_length"])["correction"].numpy()
+        one_step = one_step.numpy()
+        assert np.abs(one_step).max() > 1e-2, "the correction is all zero"
+        np.testing.assert_allclose(two_step[0], one_step[0], rtol=1e-5, atol=1e-5)
+        n, m = req["sequence_length"][1], req["num_nodes"][1]
+        np.testing.assert_allclose(two_step[1, :n, :m], one_step[1, :n, :m],
+                                   rtol=1e-5, atol=1e-5)
+
+
+def test_two_step_correction_rejects_bad_requests(hybrid_export):
+    signature = tf.saved_model.load(str(hybrid_export)).signatures[
+        "emission_correction_from_states"]
+    states = np.zeros((1, 10, 32), np.float32)
+    good = {"node_states": states, "num_nodes": np.array([10], np.int32),
+            "sequence": np.zeros((1, 5), np.int32),
+            "sequence_length": np.array([5], np.int32)}
+    for key, value, message in (
+            ("num_nodes", np.array([11], np.int32), "num_nodes exceeds"),
+            ("sequence", np.full((1, 5), 21, np.int32), "sequence indices"),
+            ("sequence_length", np.array([6], np.int32), "sequence_length exceeds")):
+        with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+            signature(**{**good, key: value})
+
+
+@pytest.mark.parametrize("max_entries", [4_000_000, 1_500])
+def test_predictor_shares_one_node_encoding_between_chains(hybrid_export, monkeypatch,
+                                                           max_entries):
+    """The constrained predictor takes the two-step path and hands the
+    decoder what the one-step signature gives, chain by chain (chains in
+    one call, or one call per chain)."""
+    from tf_structgen.inference import predictor
+    from tf_structgen.inference.predictor import Predictor
+    from tf_structgen.io.candidates import CandidateSet
+
+    req = request(seed=5, batch=1, m=60, length=20)
+    cands = CandidateSet(xyz=req["xyz"][0] * 1.5, aa_probs=req["aa_probs"][0])
+    rng = np.random.default_rng(6)
+    sequences = [rng.integers(0, 21, n) for n in (20, 7, 33)]
+    monkeypatch.setattr(predictor, "MAX_POINTER_ENTRIES", max_entries)
+    two_step = Predictor(hybrid_export, decoder="constrained")
+    assert two_step._states_signatures is not None
+    one_step = Predictor(hybrid_export, decoder="constrained")
+    one_step._states_signatures = None
+    for a, b in zip(two_step.emission_corrections(cands, sequences),
+                    one_step.emission_corrections(cands, sequences)):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)

@@ -14,6 +14,17 @@ batch requests):
 * ``log_probs``: the same inputs, output ``log_probs`` float32 [B, L, M]
   (ensemble): the full per-position distribution, optional because it is
   L x M large.
+* ``emission_correction`` (ensemble), ``emission_correction_forward``,
+  ``emission_correction_backward``: the same inputs, output ``correction``
+  float32 [B, L, M], what the constrained decoder adds to the HMM's
+  emissions.
+* For models trained with ``emission_prior``, the correction in two steps,
+  so that many chains threaded through one candidate set share one GCN
+  pass: ``node_states`` (inputs ``xyz``, ``aa_probs``, ``num_nodes``;
+  output ``node_states`` float32 [B, M, D]) and
+  ``emission_correction_from_states`` (+ ``_forward``, ``_backward``;
+  inputs ``node_states`` [B, M, D], ``num_nodes``, ``sequence``,
+  ``sequence_length``; output ``correction`` as above).
 
 The contact graph is built inside the signature (cell list, core TF ops), so
 the SavedModel needs neither tf_structgen nor tensorflow_gnn at serving time.
@@ -30,7 +41,12 @@ import tensorflow as tf
 from tf_structgen.common.atomic import atomic_directory
 from tf_structgen.common.residue_constants import NUM_AMINO_ACIDS, UNKNOWN_INDEX
 from tf_structgen.export.graph_builder import padded_batch_to_graph
-from tf_structgen.export.signatures import CORRECTION_SIGNATURES, THREADING_SIGNATURES
+from tf_structgen.export.signatures import (
+    CORRECTION_FROM_STATES_SIGNATURES,
+    CORRECTION_SIGNATURES,
+    NODE_STATES_SIGNATURE,
+    THREADING_SIGNATURES,
+)
 from tf_structgen.models.structure_generator import StructureGenerator
 
 SIGNATURE_INPUTS = {
@@ -39,6 +55,11 @@ SIGNATURE_INPUTS = {
     "num_nodes": tf.TensorSpec([None], tf.int32, name="num_nodes"),
     "sequence": tf.TensorSpec([None, None], tf.int32, name="sequence"),
     "sequence_length": tf.TensorSpec([None], tf.int32, name="sequence_length"),
+}
+NODE_INPUTS = {k: SIGNATURE_INPUTS[k] for k in ("xyz", "aa_probs", "num_nodes")}
+STATES_INPUTS = {
+    "node_states": tf.TensorSpec([None, None, None], tf.float32, name="node_states"),
+    **{k: SIGNATURE_INPUTS[k] for k in ("num_nodes", "sequence", "sequence_length")},
 }
 METADATA_FILE = "tf_structgen.json"
 # Assets of the export: the settings it was made with.
@@ -91,6 +112,40 @@ def validate_inputs(xyz, aa_probs, num_nodes, sequence, sequence_length):
                 "sequence_length": tf.identity(sequence_length)}
 
 
+def validate_state_inputs(node_states, num_nodes, sequence, sequence_length):
+    """In-graph checks of an ``emission_correction_from_states`` request;
+    returns the inputs under them, the sequence set to -1 (the encoder's
+    padding) past each ``sequence_length``."""
+    batch = tf.shape(node_states)[0]
+    checks = [
+        tf.debugging.assert_equal(tf.shape(num_nodes)[0], batch,
+                                  message="num_nodes must have one entry per problem"),
+        tf.debugging.assert_equal(tf.shape(sequence)[0], batch,
+                                  message="sequence must have one row per problem"),
+        tf.debugging.assert_equal(tf.shape(sequence_length)[0], batch,
+                                  message="sequence_length must have one entry per problem"),
+        tf.debugging.assert_greater(batch, 0, message="empty batch"),
+        tf.debugging.assert_positive(num_nodes, message="num_nodes must be >= 1"),
+        tf.debugging.assert_less_equal(num_nodes, tf.shape(node_states)[1],
+                                       message="num_nodes exceeds the padded node axis"),
+        tf.debugging.assert_positive(sequence_length, message="sequence_length must be >= 1"),
+        tf.debugging.assert_less_equal(sequence_length, tf.shape(sequence)[1],
+                                       message="sequence_length exceeds the padded sequence axis"),
+    ]
+    with tf.control_dependencies(checks):
+        seq_mask = tf.sequence_mask(sequence_length, tf.shape(sequence)[1])
+        real_seq = tf.boolean_mask(sequence, seq_mask)
+        checks = [
+            tf.debugging.assert_all_finite(node_states, "node_states has NaN or infinite values"),
+            tf.debugging.assert_non_negative(real_seq, message="sequence indices must be >= 0"),
+            tf.debugging.assert_less_equal(real_seq, UNKNOWN_INDEX,
+                                           message="sequence indices must be <= 20"),
+        ]
+    with tf.control_dependencies(checks):
+        return (tf.identity(node_states), tf.identity(num_nodes),
+                tf.where(seq_mask, sequence, -1), tf.identity(sequence_length))
+
+
 class ServingModule(tf.Module):
     """Holds the model and the exported settings; its tf.functions are the signatures."""
 
@@ -109,6 +164,12 @@ class ServingModule(tf.Module):
             setattr(self, direction, self._threading_function(direction))
             setattr(self, f"correction_{direction}", self._correction_function(direction))
         self.log_probs = tf.function(self._log_probs, input_signature=[SIGNATURE_INPUTS])
+        self.has_states = bool(model.model_config.emission_prior)
+        if self.has_states:
+            self.node_states = tf.function(self._node_states, input_signature=[NODE_INPUTS])
+            for direction in ("ensemble", "forward", "backward"):
+                setattr(self, f"states_correction_{direction}",
+                        self._states_correction_function(direction))
 
     def _per_request(self, inputs, compute, fill: float):
         """Validates a request, builds its graphs, runs ``compute(graph)``
@@ -133,6 +194,29 @@ class ServingModule(tf.Module):
                 inputs, lambda graph: self.model.emission_correction(graph, direction),
                 0.0)}
         return tf.function(correction, input_signature=[SIGNATURE_INPUTS])
+
+    def _node_states(self, inputs):
+        """[B, M, D] encoded nodes (0 past ``num_nodes``): the sequence-free
+        half of the correction, computed once per candidate set."""
+        # A one-residue dummy sequence: the graph needs one; the states
+        # do not read it.
+        batch = tf.shape(inputs["xyz"])[0]
+        checked = validate_inputs(**inputs, sequence=tf.zeros([batch, 1], tf.int32),
+                                  sequence_length=tf.ones([batch], tf.int32))
+        graph = padded_batch_to_graph(checked["xyz"], checked["aa_probs"],
+                                      checked["num_nodes"], checked["sequence"],
+                                      checked["sequence_length"], self.cutoff)
+        states = self.model.padded_node_states(graph)
+        pad_m = tf.shape(inputs["xyz"])[1] - tf.shape(states)[1]
+        return {"node_states": tf.pad(states, [[0, 0], [0, pad_m], [0, 0]])}
+
+    def _states_correction_function(self, direction):
+        def correction(inputs):
+            states, num_nodes, sequence, lengths = validate_state_inputs(**inputs)
+            values = self.model.correction_from_states(states, num_nodes, sequence,
+                                                       lengths, direction)
+            return {"correction": values}
+        return tf.function(correction, input_signature=[STATES_INPUTS])
 
     def _log_probs(self, inputs):
         return {"log_probs": self._distribution(inputs, "ensemble")}
@@ -182,6 +266,11 @@ def export_saved_model(model: StructureGenerator, base_dir: str | os.PathLike,
                   "log_probs": module.log_probs,
                   **{CORRECTION_SIGNATURES[d]: getattr(module, f"correction_{d}")
                      for d in CORRECTION_SIGNATURES}}
+    if module.has_states:
+        signatures[NODE_STATES_SIGNATURE] = module.node_states
+        signatures.update({CORRECTION_FROM_STATES_SIGNATURES[d]:
+                           getattr(module, f"states_correction_{d}")
+                           for d in CORRECTION_FROM_STATES_SIGNATURES})
     final = base_dir / str(version)
     with atomic_directory(final) as tmp:
         tf.saved_model.save(module, str(tmp), signatures=signatures)

@@ -9,5 +9,12 @@ THREADING_SIGNATURES = {"ensemble": "serving_default", "forward": "forward",
 CORRECTION_SIGNATURES = {"ensemble": "emission_correction",
                          "forward": "emission_correction_forward",
                          "backward": "emission_correction_backward"}
+# Models trained with emission_prior: the correction in two steps, the
+# sequence-free GCN once per candidate set, then the pointer per chain group.
+NODE_STATES_SIGNATURE = "node_states"
+CORRECTION_FROM_STATES_SIGNATURES = {
+    "ensemble": "emission_correction_from_states",
+    "forward": "emission_correction_from_states_forward",
+    "backward": "emission_correction_from_states_backward"}
 # The link head's SavedModel (saved_models/links): per-contact link logits.
 LINK_SIGNATURE = "link_scores"

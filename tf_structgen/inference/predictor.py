@@ -12,7 +12,13 @@ import numpy as np
 from tf_structgen.common.errors import InputError
 from tf_structgen.common.residue_constants import encode_sequence
 from tf_structgen.decoding.unique_greedy import unique_greedy
-from tf_structgen.export.signatures import CORRECTION_SIGNATURES, THREADING_SIGNATURES
+from tf_structgen.export.requests import padded_request
+from tf_structgen.export.signatures import (
+    CORRECTION_FROM_STATES_SIGNATURES,
+    CORRECTION_SIGNATURES,
+    NODE_STATES_SIGNATURE,
+    THREADING_SIGNATURES,
+)
 from tf_structgen.io.candidates import CandidateSet
 from tf_structgen.io.sequences import SequenceRecord, chain_ids
 
@@ -205,6 +211,7 @@ class Predictor:
         self.copies = parse_copies(copies)
         self.model_dir = model_dir
         self._signature = None
+        self._states_signatures = None
         self.links = None
         if link_model is not None and decoder not in LINK_DECODERS:
             raise InputError("a link model is only used by the links and constrained "
@@ -242,6 +249,13 @@ class Predictor:
                 raise InputError(f"{model_dir}: the SavedModel has no {name!r} signature "
                                  "(exported by an older version: export it again)")
             self._signature = loaded.signatures[name]
+            # Exports with the two-step correction: one GCN pass per
+            # candidate set instead of one per chain group.
+            states_name = CORRECTION_FROM_STATES_SIGNATURES[direction]
+            if (decoder == "constrained" and NODE_STATES_SIGNATURE in loaded.signatures
+                    and states_name in loaded.signatures):
+                self._states_signatures = (loaded.signatures[NODE_STATES_SIGNATURE],
+                                           loaded.signatures[states_name])
             if correction_weight is None:
                 correction_weight = float(metadata.get("correction_weight", 1.0))
         if correction_weight is not None and not 0.0 <= correction_weight <= 10.0:
@@ -349,12 +363,29 @@ class Predictor:
         network's emission correction. Computed once per record and shared
         by its copies."""
         m = candidates.num_nodes
-        return [self.correction_weight * c[:, :m] for c in
-                self._per_chain(candidates, sequences, ("correction",))["correction"]]
+        if self._states_signatures is None:
+            return [self.correction_weight * c[:, :m] for c in
+                    self._per_chain(candidates, sequences, ("correction",))["correction"]]
+        import tensorflow as tf
+
+        encode, correct = self._states_signatures
+        request = padded_request([(candidates.xyz, candidates.aa_probs, np.zeros(1))])
+        states = encode(xyz=request["xyz"], aa_probs=request["aa_probs"],
+                        num_nodes=request["num_nodes"])["node_states"]
+        out = [None] * len(sequences)
+        for group in self._groups(m, sequences):
+            lengths = np.array([len(sequences[k]) for k in group], np.int32)
+            padded = np.zeros((len(group), lengths.max()), np.int32)
+            for row, k in enumerate(group):
+                padded[row, :lengths[row]] = sequences[k]
+            result = correct(node_states=tf.tile(states, [len(group), 1, 1]),
+                             num_nodes=np.full(len(group), m, np.int32),
+                             sequence=padded, sequence_length=lengths)["correction"].numpy()
+            for row, k in enumerate(group):
+                out[k] = self.correction_weight * result[row, :len(sequences[k]), :m]
+        return out
 
     def _call(self, candidates: CandidateSet, sequences) -> dict[str, np.ndarray]:
-        from tf_structgen.export.requests import padded_request
-
         request = padded_request([(candidates.xyz, candidates.aa_probs, s)
                                   for s in sequences])
         return {k: v.numpy() for k, v in self._signature(**request).items()}

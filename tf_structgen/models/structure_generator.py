@@ -102,12 +102,29 @@ class StructureGenerator(tf.keras.Model):
     def _logits(self, graph: tfgnn.GraphTensor, reverse: bool,
                 correction_only: bool = False) -> tf.Tensor:
         node_sizes = tf.cast(graph.node_sets[F.NODES].sizes, tf.int64)
-        states = self.encode_nodes(graph)
-        node_states = tf.RaggedTensor.from_row_lengths(
-            states, node_sizes).to_tensor()                     # [B, M, D]
-        node_mask = tf.sequence_mask(node_sizes,
-                                     tf.shape(node_states, tf.int64)[1])
+        node_states = self.padded_node_states(graph)            # [B, M, D]
         sequence, lengths = padded_sequences(graph)            # [B, L]
+        probs = None
+        if self.model_config.emission_prior and not correction_only:
+            probs = tf.RaggedTensor.from_row_lengths(
+                graph.node_sets[F.NODES][F.AA_PROBS], node_sizes).to_tensor(1.0)
+        return self._head_logits(node_states, node_sizes, sequence, lengths, reverse,
+                                 correction_only, probs)
+
+    def padded_node_states(self, graph: tfgnn.GraphTensor) -> tf.Tensor:
+        """[B, M, D] :meth:`encode_nodes` per graph, zero past each graph's
+        nodes. They do not depend on the sequence: one encoding serves every
+        chain threaded through the same candidates."""
+        node_sizes = tf.cast(graph.node_sets[F.NODES].sizes, tf.int64)
+        return tf.RaggedTensor.from_row_lengths(
+            self.encode_nodes(graph), node_sizes).to_tensor()
+
+    def _head_logits(self, node_states, node_sizes, sequence, lengths, reverse: bool,
+                     correction_only: bool, probs=None) -> tf.Tensor:
+        """The pointer over encoded nodes: [B, L, M] logits (or, with
+        ``correction_only``, the learned correction alone, 0 on padding)."""
+        node_mask = tf.sequence_mask(tf.cast(node_sizes, tf.int64),
+                                     tf.shape(node_states, tf.int64)[1])
         if reverse:
             sequence = reverse_positions(sequence, lengths)
         positions = self.sequence_encoder(sequence)
@@ -115,8 +132,6 @@ class StructureGenerator(tf.keras.Model):
         if self.model_config.emission_prior:
             logits += tf.transpose(self.node_bias(node_states), [0, 2, 1])
             if not correction_only:
-                probs = tf.RaggedTensor.from_row_lengths(
-                    graph.node_sets[F.NODES][F.AA_PROBS], node_sizes).to_tensor(1.0)
                 logits += self.prior((probs, sequence))
         if reverse:
             logits = reverse_positions(logits, lengths)
@@ -137,7 +152,33 @@ class StructureGenerator(tf.keras.Model):
             raise ValueError(f"direction must be one of {DIRECTIONS}")
         if not self.model_config.emission_prior:
             return self.log_probs(graph, direction)
-        parts = [self._logits(graph, reverse=r, correction_only=True)
+        sequence, lengths = padded_sequences(graph)
+        return self.correction_from_states(
+            self.padded_node_states(graph), graph.node_sets[F.NODES].sizes,
+            sequence, lengths, direction)
+
+    def correction_from_states(self, node_states: tf.Tensor, num_nodes: tf.Tensor,
+                               sequence: tf.Tensor, lengths: tf.Tensor,
+                               direction: str = "ensemble") -> tf.Tensor:
+        """:meth:`emission_correction` from encoded nodes.
+
+        Args:
+          node_states: [B, M, D] (:meth:`padded_node_states`).
+          num_nodes: [B] nodes per problem.
+          sequence: [B, L] residue indices (padding: any valid index).
+          lengths: [B] sequence lengths.
+          direction: ``forward``, ``backward`` or ``ensemble``.
+
+        Returns:
+          [B, L, M] learned correction (needs ``emission_prior``).
+        """
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {DIRECTIONS}")
+        if not self.model_config.emission_prior:
+            raise ValueError("a correction from node states needs a model trained "
+                             "with emission_prior")
+        parts = [self._head_logits(node_states, num_nodes, sequence, lengths, r,
+                                   correction_only=True)
                  for r, d in ((False, "forward"), (True, "backward"))
                  if direction in (d, "ensemble")]
         return tf.add_n(parts) / len(parts)
