@@ -331,3 +331,35 @@ def test_slipped_repeats_of_one_chain_are_swapped_back(seed):
     np.testing.assert_array_equal(out[0][0][0], truth)
     assert total_score(out, decoder) > before
 
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_slip_into_a_touching_copy_one_repeat_off_is_swapped_back(seed):
+    # Two touching copies of a repeat solenoid. Over one window, chain 0
+    # runs along copy 1 one repeat unit further on, and chain 1 holds
+    # chain 0's window there: same residues, so only the junctions tell.
+    # The swap must look for the window's repeat partner in the other
+    # chain, not only in its own.
+    unit = 16
+    xyz, _, seq = repeat_chain(seed, unit)
+    n = len(seq)
+    rng = np.random.default_rng(seed)
+    traces = pack_chains([xyz, xyz], rng)
+    xyz = np.vstack(traces)
+    probs = np.vstack([peaked(seq), peaked(seq)])
+    truth = [np.arange(n), n + np.arange(n)]
+    wrong = [t.copy() for t in truth]
+    a = slice(unit + 4, unit + 10)
+    b = slice(2 * unit + 4, 2 * unit + 10)
+    wrong[0][a], wrong[1][b] = truth[1][b], truth[0][a]
+    decoder = decoder_for(xyz, probs, [seq])
+    decoded = as_decoded(wrong)
+    before = total_score(decoded, decoder)
+    assert before < total_score(as_decoded(truth), decoder)
+    out = refine(decoded, decoder, decoder.confidence)
+    for got, want in zip(out[0], truth):
+        np.testing.assert_array_equal(got[0], want)
+    assert total_score(out, decoder) > before
+    # The scene's premise: the moves that look in one chain only leave it.
+    kept = refine(as_decoded(wrong), decoder, decoder.confidence, repeat_swap=False)
+    assert any(not np.array_equal(got[0], want) for got, want in zip(kept[0], truth))

@@ -132,7 +132,8 @@ class AssemblyConfig:
         and relocations of runs between broken junctions that raise the
         assembly's score (:mod:`~tf_structgen.decoding.refine`).
       repeat_swap: the refinement also swaps windows of a chain with their
-        repeat partners one sequence period away (internal repeats).
+        repeat partners one or more sequence periods away, in the same
+        chain or a touching copy (internal repeats).
     """
 
     weak_confidence: float = 0.5

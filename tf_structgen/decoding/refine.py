@@ -42,11 +42,13 @@ moves are tried, each kept only if it raises that score by more than
    33-residue units of an ankyrin-repeat protein do), a chain can thread
    one unit's residues through the next unit's nodes and back at no cost
    in emissions: two slipped segments of one chain that only their
-   junctions betray (5eil). A window between broken or suspect junctions
-   and its repeat partner exchange their nodes, or are emptied together
-   and the chain is filled again; of all such windows, partners and the
-   two ways the best is kept (steepest ascent). This works on single
-   chains too.
+   junctions betray (5eil). In an assembly a chain can also run along a
+   touching copy one or more units off, the copy holding the chain's
+   nodes there. A window between broken or suspect junctions and its
+   repeat partner, in the same chain or a touching copy, exchange their
+   nodes, or are emptied together and threaded again; of all such
+   windows, partners and the two ways the best is kept (steepest ascent).
+   This works on single chains too.
 """
 
 from __future__ import annotations
@@ -436,46 +438,82 @@ def repeat_shifts(seq: np.ndarray, lo: int, hi: int,
     return [int(p) for p in shift[ok][order][:max_shifts]]
 
 
-def _swap_repeats(state: _State, c: int, min_gain: float) -> bool:
+def _swap_repeats(state: _State, c: int, min_gain: float,
+                  members: Sequence[int] = ()) -> bool:
     """For every window of chain c between broken junctions
-    (:func:`broken_runs`) or suspect ones (:func:`suspect_windows`), and
-    each of its repeat partners (:func:`repeat_shifts`), two candidates:
-    the two windows' nodes exchanged, and both windows emptied and the
-    chain filled again between them (the fill's Viterbi takes a jump as a
-    cheap way out where the chain's score charges a broken junction, so
-    the fill alone can miss the plain exchange). Keeps the single best
-    candidate if it raised the chain's score: steepest ascent, since with
-    several slipped units the first gain found is often a swap of the
-    wrong windows."""
+    (:func:`broken_runs`) or suspect ones (:func:`suspect_windows`), each
+    of its repeat partners (:func:`repeat_shifts`) and each chain that
+    may hold the partner window (c itself, and the copies of c's entity
+    in ``members`` that touch the window, :func:`_partners`), two
+    candidates: the two windows' nodes exchanged, and both windows emptied
+    and threaded again (c's first, with the partner's nodes free; the
+    fill's Viterbi takes a jump as a cheap way out where the chain's score
+    charges a broken junction, so the fill alone can miss the plain
+    exchange). Keeps the single best candidate if it raised the chains'
+    score: steepest ascent, since with several slipped units the first
+    gain found is often a swap of the wrong windows. With copies, a chain
+    can run along a touching copy one or more repeat periods off (the
+    copy holds the chain's nodes there, and the chain the copy's)."""
     filler = state.filler
     e = state.chains[c][0]
     nodes = state.nodes[c]
     seq = np.asarray(filler.seqs[e])
-    banned = state.banned_for(c)
     windows = broken_runs(nodes, filler.xyz, filler.config)
     windows += [w for w in suspect_windows(nodes, filler.xyz, filler.config)
                 if w not in windows]
     best = (min_gain, None)
     for lo, hi in windows:
-        for shift in repeat_shifts(seq, lo, hi):
-            # The two windows' nodes exchanged as they are, and both
-            # windows threaded again (the fill also mends their edges).
-            swapped = nodes.copy()
-            swapped[lo:hi] = nodes[lo + shift:hi + shift]
-            swapped[lo + shift:hi + shift] = nodes[lo:hi]
-            emptied = nodes.copy()
-            emptied[lo:hi] = -1
-            emptied[lo + shift:hi + shift] = -1
-            span = (min(lo, lo + shift), max(hi, hi + shift))
-            refilled = _dedupe(filler.fill_nodes(e, emptied, banned, within=span))
-            for new in (swapped, refilled):
-                score = state.score(c, new)
-                if score - state.scores[c] > best[0]:
-                    best = (score - state.scores[c], (new, score))
-    if best[1] is None or np.array_equal(best[1][0], nodes):
+        shifts = repeat_shifts(seq, lo, hi)
+        if not shifts:
+            continue
+        for b in [c] + _partners(state, c, lo, hi, list(members)):
+            for shift in shifts:
+                for change in _repeat_candidates(state, c, b, lo, hi, shift):
+                    gain = sum(score for _, _, score in change) - sum(
+                        state.scores[x] for x, _, _ in change)
+                    if gain > best[0]:
+                        best = (gain, change)
+    if best[1] is None or all(np.array_equal(new, state.nodes[x]) for x, new, _ in best[1]):
         return False
-    state.set(c, *best[1])
+    for x, new, score in best[1]:
+        state.set(x, new, score)
     return True
+
+
+def _repeat_candidates(state: _State, c: int, b: int, lo: int, hi: int, shift: int
+                       ) -> list[list[tuple[int, np.ndarray, float]]]:
+    """The two candidates of :func:`_swap_repeats` for window ``[lo, hi)``
+    of chain c and ``[lo + shift, hi + shift)`` of chain b (b may be c):
+    per candidate, (chain, new nodes, new score) of each chain it changes."""
+    filler = state.filler
+    e = state.chains[c][0]
+    nc, nb = state.nodes[c], state.nodes[b]
+    lo2, hi2 = lo + shift, hi + shift
+    if b == c:
+        swapped = nc.copy()
+        swapped[lo:hi] = nc[lo2:hi2]
+        swapped[lo2:hi2] = nc[lo:hi]
+        emptied = nc.copy()
+        emptied[lo:hi] = -1
+        emptied[lo2:hi2] = -1
+        span = (min(lo, lo2), max(hi, hi2))
+        refilled = _dedupe(filler.fill_nodes(e, emptied, state.banned_for(c), within=span))
+        return [[(c, new, state.score(c, new))] for new in (swapped, refilled)]
+    swap_c, swap_b = nc.copy(), nb.copy()
+    swap_c[lo:hi] = nb[lo2:hi2]
+    swap_b[lo2:hi2] = nc[lo:hi]
+    empty_c, empty_b = nc.copy(), nb.copy()
+    empty_c[lo:hi] = -1
+    empty_b[lo2:hi2] = -1
+    others = (state.owner >= 0) & (state.owner != c) & (state.owner != b)
+    banned = others.copy()
+    banned[empty_b[empty_b >= 0]] = True
+    fill_c = _dedupe(filler.fill_nodes(e, empty_c, banned, within=(lo, hi)))
+    banned = others.copy()
+    banned[fill_c[fill_c >= 0]] = True
+    fill_b = _dedupe(filler.fill_nodes(e, empty_b, banned, within=(lo2, hi2)))
+    return [[(c, new_c, state.score(c, new_c)), (b, new_b, state.score(b, new_b))]
+            for new_c, new_b in ((swap_c, swap_b), (fill_c, fill_b))]
 
 
 def refine(decoded: list[list[Path]], filler: Filler,
@@ -513,9 +551,9 @@ def refine(decoded: list[list[Path]], filler: Filler,
                     if _exchange_window(state, c, b, lo, hi, min_gain):
                         made += 1
                         break
-        for c in range(len(state.chains) if repeat_swap else 0):
+        for c, (e, _) in enumerate(state.chains if repeat_swap else []):
             for _ in range(_MAX_SWAPS):
-                if not _swap_repeats(state, c, min_gain):
+                if not _swap_repeats(state, c, min_gain, by_entity[e]):
                     break
                 made += 1
         moves += made
