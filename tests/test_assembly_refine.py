@@ -363,3 +363,42 @@ def test_a_slip_into_a_touching_copy_one_repeat_off_is_swapped_back(seed):
     # The scene's premise: the moves that look in one chain only leave it.
     kept = refine(as_decoded(wrong), decoder, decoder.confidence, repeat_swap=False)
     assert any(not np.array_equal(got[0], want) for got, want in zip(kept[0], truth))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_gap_refill_frees_the_wrong_residues_beside_a_gap(seed):
+    # Copy 0 has a gap (20-24) whose neighbours 19 and 25 sit on decoys a
+    # few Å off their true nodes, with the right labels. Filling the gap
+    # keeps them as anchors; the gap refill frees them with the gap and
+    # threads the stretch again through the true nodes. (Without the gap
+    # refill, seed 1 stays wrong; at seeds 0 and 2 the window exchange with
+    # the touching copy mends it too.)
+    n = 60
+    xyz, probs, seq, truth = two_copies(seed, n)
+    rng = np.random.default_rng(seed)
+    decoys = []
+    for t in (19, 25):
+        while True:
+            step = rng.normal(size=3)
+            spot = xyz[truth[0][t]] + 2.6 * step / np.linalg.norm(step)
+            if np.linalg.norm(np.vstack([xyz] + decoys) - spot, axis=1).min() > 2.4:
+                break
+        decoys.append(spot[None])
+    xyz = np.vstack([xyz] + decoys)
+    probs = np.vstack([probs, peaked(seq[[19, 25]])])
+    wrong = [truth[0].copy(), truth[1].copy()]
+    wrong[0][20:25] = -1
+    wrong[0][[19, 25]] = [len(xyz) - 2, len(xyz) - 1]
+    decoder = decoder_for(xyz, probs, [seq])
+    decoded = as_decoded(wrong)
+    before = total_score(decoded, decoder)
+    assert before < total_score(as_decoded(truth), decoder)
+    # Filling the gap alone keeps the decoys.
+    banned = np.zeros(len(xyz), bool)
+    banned[truth[1]] = True
+    filled = decoder.fill_nodes(0, wrong[0], banned)
+    assert list(filled[[19, 25]]) == [len(xyz) - 2, len(xyz) - 1]
+    out = refine(decoded, decoder, decoder.confidence)
+    for got, want in zip(out[0], truth):
+        np.testing.assert_array_equal(got[0], want)
+    assert total_score(out, decoder) > before

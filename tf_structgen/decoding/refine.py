@@ -49,6 +49,12 @@ moves are tried, each kept only if it raises that score by more than
    nodes, or are emptied together and threaded again; of all such
    windows, partners and the two ways the best is kept (steepest ascent).
    This works on single chains too.
+5. *Gap refill* (assemblies of two or more chains): every null run of a
+   chain, with ``_GAP_PAD`` residues either side, is emptied and threaded
+   again over the free nodes. The residues beside a gap were placed while
+   other chains held nodes that moves have since freed, and the fill of
+   the gap alone keeps them as anchors; freeing them lets the chain pass
+   through the gap on its own nodes.
 """
 
 from __future__ import annotations
@@ -82,6 +88,7 @@ _REPEAT_IDENTITY = 0.8  # identical residues for two windows to be repeats
 _MIN_REPEAT = 4        # shortest window a repeat swap moves
 _MAX_SHIFTS = 4        # repeat partners tried per window
 _MAX_SWAPS = 8         # repeat swaps per chain and round
+_GAP_PAD = 6           # residues either side of a null run that a gap refill frees
 
 
 class Filler(Protocol):
@@ -516,14 +523,38 @@ def _repeat_candidates(state: _State, c: int, b: int, lo: int, hi: int, shift: i
             for new_c, new_b in ((swap_c, swap_b), (fill_c, fill_b))]
 
 
+def _refill_gaps(state: _State, c: int, min_gain: float, pad: int = _GAP_PAD) -> int:
+    """Each null run of chain c, with ``pad`` residues either side, emptied
+    and threaded again over the free nodes; kept where it raises the
+    chain's score. Returns the number kept."""
+    filler = state.filler
+    e = state.chains[c][0]
+    made = 0
+    for start, stop in null_runs(state.nodes[c]):
+        nodes = state.nodes[c]
+        lo, hi = max(0, start - pad), min(len(nodes), stop + pad)
+        emptied = nodes.copy()
+        emptied[lo:hi] = -1
+        if not (emptied >= 0).any():
+            continue
+        new = _dedupe(filler.fill_nodes(e, emptied, state.banned_for(c), within=(lo, hi)))
+        score = state.score(c, new)
+        if score - state.scores[c] > min_gain and not np.array_equal(new, nodes):
+            state.set(c, new, score)
+            made += 1
+    return made
+
+
 def refine(decoded: list[list[Path]], filler: Filler,
            confidence: Callable[[int, np.ndarray, np.ndarray], np.ndarray],
            min_gain: float = _MIN_GAIN, max_rounds: int = _MAX_ROUNDS,
            repeat_swap: bool = True) -> list[list[Path]]:
-    """Tail exchanges, relocations, window exchanges and (with
-    ``repeat_swap``) repeat swaps (module docstring) until none raises the
-    assembly's score by more than ``min_gain``; changed chains get their
-    confidence again from ``confidence(entity, nodes, banned)``."""
+    """Tail exchanges, relocations, window exchanges, gap refills and
+    (with ``repeat_swap``) repeat swaps (module docstring) until none
+    raises the assembly's score by more than ``min_gain``; then, if any
+    move was made, every chain's null runs are filled again (the nodes the
+    moves freed offered). Changed chains get their confidence again from
+    ``confidence(entity, nodes, banned)``."""
     state = _State(decoded, filler)
     by_entity: dict[int, list[int]] = {}
     for c, (e, _) in enumerate(state.chains):
@@ -551,6 +582,8 @@ def refine(decoded: list[list[Path]], filler: Filler,
                     if _exchange_window(state, c, b, lo, hi, min_gain):
                         made += 1
                         break
+        for c in range(len(state.chains) if len(state.chains) > 1 else 0):
+            made += _refill_gaps(state, c, min_gain)
         for c, (e, _) in enumerate(state.chains if repeat_swap else []):
             for _ in range(_MAX_SWAPS):
                 if not _swap_repeats(state, c, min_gain, by_entity[e]):
@@ -559,6 +592,16 @@ def refine(decoded: list[list[Path]], filler: Filler,
         moves += made
         if not made:
             break
+    if moves and len(state.chains) > 1:
+        # The gap step again: nodes the moves freed are offered to every
+        # chain's null runs (the decoder filled them before the moves).
+        for c, (e, _) in enumerate(state.chains):
+            nodes = state.nodes[c]
+            if not (nodes < 0).any() or not (nodes >= 0).any():
+                continue
+            new = _dedupe(filler.fill_nodes(e, nodes, state.banned_for(c)))
+            if not np.array_equal(new, nodes):
+                state.set(c, new, state.score(c, new))
     if moves:
         logger.info("assembly refinement: %d moves on %d chains", moves, len(state.changed))
     out = [list(copies) for copies in decoded]
