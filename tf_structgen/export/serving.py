@@ -66,16 +66,9 @@ METADATA_FILE = "tf_structgen.json"
 DEFAULT_TOP_K = 8
 
 
-def validate_inputs(xyz, aa_probs, num_nodes, sequence, sequence_length):
-    """In-graph checks: a bad request fails with InvalidArgument, never a wrong answer.
-
-    Returns every input passed through ``tf.identity`` under the checks, so
-    nothing downstream (the contact graph, the BiLSTM) can run before them.
-    """
-    batch = tf.shape(xyz)[0]
-    checks = [
-        tf.debugging.assert_equal(tf.shape(aa_probs)[:2], tf.shape(xyz)[:2],
-                                  message="aa_probs must be [B, M, 20] with the M of xyz"),
+def _count_checks(batch, padded_nodes, num_nodes, sequence, sequence_length) -> list:
+    """The checks every signature makes on its counts and batch axis."""
+    return [
         tf.debugging.assert_equal(tf.shape(num_nodes)[0], batch,
                                   message="num_nodes must have one entry per problem"),
         tf.debugging.assert_equal(tf.shape(sequence)[0], batch,
@@ -84,27 +77,47 @@ def validate_inputs(xyz, aa_probs, num_nodes, sequence, sequence_length):
                                   message="sequence_length must have one entry per problem"),
         tf.debugging.assert_greater(batch, 0, message="empty batch"),
         tf.debugging.assert_positive(num_nodes, message="num_nodes must be >= 1"),
-        tf.debugging.assert_less_equal(num_nodes, tf.shape(xyz)[1],
+        tf.debugging.assert_less_equal(num_nodes, padded_nodes,
                                        message="num_nodes exceeds the padded node axis"),
         tf.debugging.assert_positive(sequence_length, message="sequence_length must be >= 1"),
         tf.debugging.assert_less_equal(sequence_length, tf.shape(sequence)[1],
                                        message="sequence_length exceeds the padded sequence axis"),
+    ]
+
+
+def _sequence_checks(real_seq) -> list:
+    """Residue indices within 0-20 (the sequence's unpadded entries)."""
+    return [
+        tf.debugging.assert_non_negative(real_seq, message="sequence indices must be >= 0"),
+        tf.debugging.assert_less_equal(real_seq, UNKNOWN_INDEX,
+                                       message="sequence indices must be <= 20"),
+    ]
+
+
+def validate_inputs(xyz, aa_probs, num_nodes, sequence, sequence_length):
+    """In-graph checks: a bad request fails with InvalidArgument, never a wrong answer.
+
+    Returns every input passed through ``tf.identity`` under the checks, so
+    nothing downstream (the contact graph, the BiLSTM) can run before them.
+    """
+    checks = [
+        tf.debugging.assert_equal(tf.shape(aa_probs)[:2], tf.shape(xyz)[:2],
+                                  message="aa_probs must be [B, M, 20] with the M of xyz"),
+        *_count_checks(tf.shape(xyz)[0], tf.shape(xyz)[1], num_nodes, sequence,
+                       sequence_length),
     ]
     with tf.control_dependencies(checks):
         node_mask = tf.sequence_mask(num_nodes, tf.shape(xyz)[1])
         seq_mask = tf.sequence_mask(sequence_length, tf.shape(sequence)[1])
         real_xyz = tf.boolean_mask(xyz, node_mask)
         real_probs = tf.boolean_mask(aa_probs, node_mask)
-        real_seq = tf.boolean_mask(sequence, seq_mask)
         checks = [
             tf.debugging.assert_all_finite(real_xyz, "xyz has NaN or infinite values"),
             tf.debugging.assert_all_finite(real_probs, "aa_probs has NaN or infinite values"),
             tf.debugging.assert_non_negative(real_probs, message="aa_probs must be >= 0"),
             tf.debugging.assert_positive(tf.reduce_sum(real_probs, -1),
                                          message="an aa_probs row is all zeros"),
-            tf.debugging.assert_non_negative(real_seq, message="sequence indices must be >= 0"),
-            tf.debugging.assert_less_equal(real_seq, UNKNOWN_INDEX,
-                                           message="sequence indices must be <= 20"),
+            *_sequence_checks(tf.boolean_mask(sequence, seq_mask)),
         ]
     with tf.control_dependencies(checks):
         return {"xyz": tf.identity(xyz), "aa_probs": tf.identity(aa_probs),
@@ -116,30 +129,13 @@ def validate_state_inputs(node_states, num_nodes, sequence, sequence_length):
     """In-graph checks of an ``emission_correction_from_states`` request;
     returns the inputs under them, the sequence set to -1 (the encoder's
     padding) past each ``sequence_length``."""
-    batch = tf.shape(node_states)[0]
-    checks = [
-        tf.debugging.assert_equal(tf.shape(num_nodes)[0], batch,
-                                  message="num_nodes must have one entry per problem"),
-        tf.debugging.assert_equal(tf.shape(sequence)[0], batch,
-                                  message="sequence must have one row per problem"),
-        tf.debugging.assert_equal(tf.shape(sequence_length)[0], batch,
-                                  message="sequence_length must have one entry per problem"),
-        tf.debugging.assert_greater(batch, 0, message="empty batch"),
-        tf.debugging.assert_positive(num_nodes, message="num_nodes must be >= 1"),
-        tf.debugging.assert_less_equal(num_nodes, tf.shape(node_states)[1],
-                                       message="num_nodes exceeds the padded node axis"),
-        tf.debugging.assert_positive(sequence_length, message="sequence_length must be >= 1"),
-        tf.debugging.assert_less_equal(sequence_length, tf.shape(sequence)[1],
-                                       message="sequence_length exceeds the padded sequence axis"),
-    ]
+    checks = _count_checks(tf.shape(node_states)[0], tf.shape(node_states)[1], num_nodes,
+                           sequence, sequence_length)
     with tf.control_dependencies(checks):
         seq_mask = tf.sequence_mask(sequence_length, tf.shape(sequence)[1])
-        real_seq = tf.boolean_mask(sequence, seq_mask)
         checks = [
             tf.debugging.assert_all_finite(node_states, "node_states has NaN or infinite values"),
-            tf.debugging.assert_non_negative(real_seq, message="sequence indices must be >= 0"),
-            tf.debugging.assert_less_equal(real_seq, UNKNOWN_INDEX,
-                                           message="sequence indices must be <= 20"),
+            *_sequence_checks(tf.boolean_mask(sequence, seq_mask)),
         ]
     with tf.control_dependencies(checks):
         return (tf.identity(node_states), tf.identity(num_nodes),
