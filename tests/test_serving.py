@@ -51,7 +51,10 @@ def test_outputs_match_the_keras_model(tiny_model, loaded):
     np.testing.assert_allclose(full[0], expected[0], rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(full[1, :9, :20], expected[1, :9, :20], rtol=1e-4, atol=1e-4)
     node = out["node_index"].numpy()
-    np.testing.assert_array_equal(node[0], expected[0].argmax(-1))
+    # The chosen node is the most probable one (up to float round-off: an
+    # untrained model has near-ties that thread scheduling can flip).
+    np.testing.assert_allclose(expected[0][np.arange(12), node[0]], expected[0].max(-1),
+                               rtol=0, atol=1e-4)
     # Padding positions and nodes are never answered.
     assert np.all(node[1, 9:] == -1)
     assert node[1, :9].max() < 20
