@@ -30,11 +30,12 @@ DECODERS = ("auto", "unique", "greedy", "hmm", "constrained", "links")
 HMM_DECODERS = ("hmm", "constrained", "links")
 # tfsg predict's and tfsg evaluate --structures' decoder when none is given:
 # the one that measures best on data nothing was tuned on (README
-# "Decoders"). Held-out real assemblies at realistic realism: hmm 0.9937,
-# links 0.9939, constrained (the bundled structgen/2) 0.9673 (5eil slips a
-# repeat); held-out real single chains at hard realism: hmm 0.8853, links
-# 0.8636, constrained 0.8886 (constrained is ahead at hard realism, not at
-# realistic); the HMM is also the fastest and leanest.
+# "Decoders"). Session 11 (2026-12-04), held-out real assemblies at
+# realistic realism: hmm 0.9973, links 0.9972, constrained (the bundled
+# structgen/2) 0.9972; at hard realism 0.9468 / 0.9587 / 0.9362;
+# held-out real single chains at hard realism 0.8990 / 0.8907 / 0.9108.
+# No network decoder wins everywhere; the HMM is within 0.003 of the best
+# at realistic realism and the fastest and leanest.
 DEFAULT_DECODER = "hmm"
 NO_POINTER_DECODERS = ("hmm", "links")
 # Decoders that take the link head: ``links`` always (the bundled one by
