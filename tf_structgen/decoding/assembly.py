@@ -50,9 +50,11 @@ which residue of which entity) and decides copies and owners jointly:
    both, moves runs between jumps (and short islands cut off by long
    gaps) into the gap of the chain they fit, and empties short windows
    around suspect junctions in two touching copies and fills them again
-   (tails kept or exchanged), each move kept only if it raises the
-   assembly's HMM score (which has no steric term: one that charged a
-   jump per clash made no difference on the tuning entries).
+   (tails kept or exchanged), swaps repeat units (within a chain or with
+   a touching copy) and threads each gap again with the residues beside
+   it freed, each move kept only if it raises the assembly's HMM score
+   (which has no steric term: one that charged a jump per clash made no
+   difference on the tuning entries); then every gap is filled again.
 
 With ``copies=None`` (``tfsg predict --copies auto``) an entity's copies are
 threaded until one explains fewer than ``min_copy_fraction`` of the first

@@ -15,9 +15,9 @@ their number of steps):
 The assembly's score is the HMM's, summed over its chains
 (:func:`chain_score`): emission log-odds of the assigned residues, minus the
 junction costs (:func:`~.junctions.junction_cost`) between consecutive
-assigned residues, minus the cost of leading and trailing nulls. Three
+assigned residues, minus the cost of leading and trailing nulls. Five
 moves are tried, each kept only if it raises that score by more than
-``min_gain``:
+``min_gain`` (and, after them, every null run is filled again):
 
 1. *Tail exchange*: two chains of one entity swap everything after a
    position (the junction costs on either side decide).
