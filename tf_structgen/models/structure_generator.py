@@ -97,19 +97,21 @@ class StructureGenerator(tf.keras.Model):
         return encoded
 
     def call(self, inputs, training=None):
-        return self._logits(inputs, reverse=False)
+        (logits,) = self._logits(inputs, reverses=(False,))
+        return logits
 
-    def _logits(self, graph: tfgnn.GraphTensor, reverse: bool,
-                correction_only: bool = False) -> tf.Tensor:
+    def _logits(self, graph: tfgnn.GraphTensor, reverses=(False,)) -> list[tf.Tensor]:
+        """[B, L, M] logits per entry of ``reverses`` (the sequence read
+        backwards where True), the nodes encoded once for all of them."""
         node_sizes = tf.cast(graph.node_sets[F.NODES].sizes, tf.int64)
         node_states = self.padded_node_states(graph)            # [B, M, D]
         sequence, lengths = padded_sequences(graph)            # [B, L]
         probs = None
-        if self.model_config.emission_prior and not correction_only:
+        if self.model_config.emission_prior:
             probs = tf.RaggedTensor.from_row_lengths(
                 graph.node_sets[F.NODES][F.AA_PROBS], node_sizes).to_tensor(1.0)
-        return self._head_logits(node_states, node_sizes, sequence, lengths, reverse,
-                                 correction_only, probs)
+        return [self._head_logits(node_states, node_sizes, sequence, lengths, reverse,
+                                  False, probs) for reverse in reverses]
 
     def padded_node_states(self, graph: tfgnn.GraphTensor) -> tf.Tensor:
         """[B, M, D] :meth:`encode_nodes` per graph, zero past each graph's
@@ -165,7 +167,8 @@ class StructureGenerator(tf.keras.Model):
         Args:
           node_states: [B, M, D] (:meth:`padded_node_states`).
           num_nodes: [B] nodes per problem.
-          sequence: [B, L] residue indices (padding: any valid index).
+          sequence: [B, L] residue indices, -1 past each length (the
+            sequence encoder's padding; the signature sets it).
           lengths: [B] sequence lengths.
           direction: ``forward``, ``backward`` or ``ensemble``.
 
@@ -192,14 +195,12 @@ class StructureGenerator(tf.keras.Model):
         """
         if direction not in DIRECTIONS:
             raise ValueError(f"direction must be one of {DIRECTIONS}")
-        if direction != "backward":
-            forward = tf.nn.log_softmax(self._logits(graph, reverse=False))
-            if direction == "forward":
-                return forward
-        backward = tf.nn.log_softmax(self._logits(graph, reverse=True))
-        if direction == "backward":
-            return backward
-        return tf.reduce_logsumexp(tf.stack([forward, backward]), 0) - tf.math.log(2.0)
+        reverses = {"forward": (False,), "backward": (True,), "ensemble": (False, True)}
+        parts = [tf.nn.log_softmax(logits)
+                 for logits in self._logits(graph, reverses[direction])]
+        if len(parts) == 1:
+            return parts[0]
+        return tf.reduce_logsumexp(tf.stack(parts), 0) - tf.math.log(2.0)
 
     def get_config(self):
         return dataclasses.asdict(self.model_config) | {"name": self.name}
