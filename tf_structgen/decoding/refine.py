@@ -559,6 +559,7 @@ def refine(decoded: list[list[Path]], filler: Filler,
     by_entity: dict[int, list[int]] = {}
     for c, (e, _) in enumerate(state.chains):
         by_entity.setdefault(e, []).append(c)
+    several = len(state.chains) > 1   # the gap refill is for assemblies
     moves = 0
     for _ in range(max_rounds):
         made = 0
@@ -582,7 +583,7 @@ def refine(decoded: list[list[Path]], filler: Filler,
                     if _exchange_window(state, c, b, lo, hi, min_gain):
                         made += 1
                         break
-        for c in range(len(state.chains) if len(state.chains) > 1 else 0):
+        for c in range(len(state.chains) if several else 0):
             made += _refill_gaps(state, c, min_gain)
         for c, (e, _) in enumerate(state.chains if repeat_swap else []):
             for _ in range(_MAX_SWAPS):
@@ -592,7 +593,7 @@ def refine(decoded: list[list[Path]], filler: Filler,
         moves += made
         if not made:
             break
-    if moves and len(state.chains) > 1:
+    if moves and several:
         # The gap step again: nodes the moves freed are offered to every
         # chain's null runs (the decoder filled them before the moves).
         for c, (e, _) in enumerate(state.chains):
