@@ -80,14 +80,16 @@ def test_decoded_chains_have_no_clash_and_the_switch_turns_it_off():
     """A dense hard-realism case (70 residues among 500 nodes, 60 % of the
     decoys 2.5-5 Å from the chain): without the exclusion the path puts
     distant residues on overlapping nodes; with it (3 rounds) at most one
-    such pair is left, and more residues are right."""
+    such pair is left, and more residues are right. The second-order model
+    alone (no dihedral penalty), which the exclusion was built for."""
     seq, sim = _hard_case(1)
     encoded = [encode_sequence(seq)]
-    on = HMMConfig(noise=0.4)
+    on = HMMConfig(noise=0.4, dihedral_weight=0.0)
     cut = clash_distance(on)
     [[(with_, _)]] = thread_assembly(sim.xyz, sim.aa_probs, encoded, [1], on)
     [[(without, _)]] = thread_assembly(sim.xyz, sim.aa_probs, encoded, [1],
-                                       HMMConfig(noise=0.4, clash_distance=0.0))
+                                       HMMConfig(noise=0.4, clash_distance=0.0,
+                                                 dihedral_weight=0.0))
     assert len(clashes(sim.truth[0], sim.xyz, cut)) == 0
     assert len(clashes(without, sim.xyz, cut)) > 0
     assert len(clashes(with_, sim.xyz, cut)) <= 1

@@ -30,6 +30,13 @@ class HMMConfig:
         order, back-and-forth paths included).
       cis_second_neighbour_min: lower end of that range when the step from
         residue i to i+1 is a cis peptide.
+      dihedral_weight: factor on the dihedral score of each four
+        consecutive assigned residues: a penalty where real chains rarely
+        take their virtual dihedral, at this ``noise``, re-centred so that
+        real dihedrals score 0 on average
+        (:mod:`~tf_structgen.decoding.backbone_prior`); 0 turns it off. The Viterbi pass scores a dihedral with the residue
+        before it on the best path into its first link: exact for the path
+        it returns, not a full third-order search.
       reentry_radius: largest distance (Å) from the last assigned node at which
         the chain may resume after a gap at ``reentry_penalty``.
       emission_weight: factor on the amino-acid log-odds.
@@ -69,6 +76,7 @@ class HMMConfig:
     second_neighbour_range: tuple[float, float] = (5.0, 7.35)
     second_neighbour_weight: float = 1.0
     cis_second_neighbour_min: float = 4.4
+    dihedral_weight: float = 1.0
     reentry_radius: float = 7.6
     emission_weight: float = 1.0
     prob_floor: float = EMISSION_PROB_FLOOR
@@ -87,6 +95,7 @@ class HMMConfig:
         for name in ("noise", "gap_open", "null_cost", "reentry_penalty",
                      "jump_penalty", "max_repair_rounds", "emission_weight",
                      "second_neighbour_weight", "cis_penalty",
+                     "dihedral_weight",
                      "clash_distance", "clash_sigmas", "clash_rounds"):
             if getattr(self, name) < 0:
                 raise ValueError(f"HMMConfig.{name} must be >= 0")

@@ -11,6 +11,7 @@ import numpy as np
 import scipy.sparse
 from scipy.spatial import cKDTree
 
+from tf_structgen.decoding import backbone_prior
 from tf_structgen.decoding.config import HMMConfig
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,17 @@ class Segments:
         else:
             np.maximum.at(best, self.group, values)
         return best
+
+    def max_and_argmax(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(max, item)`` [num_groups] per group: the maximum of ``values``
+        and the first item that reaches it (-1 for an empty group)."""
+        best = self.max(values)
+        items = np.arange(len(values))
+        reaches = np.where(values >= best[self.group], items, len(values))
+        first = np.full(self.num_groups, -1, np.int64)
+        if len(self._nonempty):
+            first[self._nonempty] = np.minimum.reduceat(reaches, self._starts)
+        return best, first
 
     def argmax(self, group: int, values: np.ndarray,
                index: np.ndarray | None = None,
@@ -103,6 +115,23 @@ class LinkScores:
         return out
 
 
+def path_dihedral_score(path: np.ndarray, xyz: np.ndarray,
+                        config: HMMConfig) -> float:
+    """What the Viterbi pass adds along a path ([n] nodes, -1 = null) for
+    its dihedrals: ``config.dihedral_weight`` times the penalty of every
+    four consecutive assigned positions (:mod:`.backbone_prior`)."""
+    p = np.asarray(path)
+    if not config.dihedral_weight or len(p) < 4:
+        return 0.0
+    four = np.flatnonzero((p[:-3] >= 0) & (p[1:-2] >= 0) & (p[2:-1] >= 0) & (p[3:] >= 0))
+    if not len(four):
+        return 0.0
+    tau = backbone_prior.dihedrals(xyz[p[four]], xyz[p[four + 1]],
+                                   xyz[p[four + 2]], xyz[p[four + 3]])
+    table = backbone_prior.dihedral_penalty(round(config.noise, 3))
+    return float(config.dihedral_weight * table[backbone_prior.dihedral_bin(tau)].sum())
+
+
 class CandidateGraph:
     """Sparse structure of the HMM over one candidate set.
 
@@ -116,6 +145,8 @@ class CandidateGraph:
         grouped in ``by_pair``) and their second-neighbour log-scores.
       reentry_src, reentry_dst, by_reentry: ``G_i -> F_k`` edges, sorted by
         and grouped by ``dst``.
+      scores_dihedrals: whether the Viterbi pass adds the dihedral penalty
+        (:meth:`dihedral_scores`; ``config.dihedral_weight > 0``).
     """
 
     def __init__(self, xyz: np.ndarray, config: HMMConfig,
@@ -127,6 +158,7 @@ class CandidateGraph:
         m = len(xyz)
         self.num_nodes = m
         self.config = config
+        self.xyz = np.asarray(xyz, np.float64)
         sigma = config.sigma
         radius = config.reentry_radius + config.max_sigmas * sigma
         pairs = cKDTree(xyz).query_pairs(
@@ -179,6 +211,42 @@ class CandidateGraph:
         self.pair_weight = (-0.5 * config.second_neighbour_weight
                             * excess[keep] ** 2)
         self.by_pair = Segments(self.pair_next, num_edges)
+        self.scores_dihedrals = bool(config.dihedral_weight) and len(self.pair_prev) > 0
+        if self.scores_dihedrals:
+            # tau(h, i, j, k) for the pair (i -> j, j -> k) is atan2(y, x) with
+            # b1 = i - h: x = b1 . (b2 x n2), y = b1 . (|b2| n2), where b2 and
+            # b3 are the two links and n2 = b2 x b3; only b1 changes with h.
+            b2 = xyz[self.dst[self.pair_prev]] - xyz[self.src[self.pair_prev]]
+            b3 = xyz[self.dst[self.pair_next]] - xyz[self.src[self.pair_next]]
+            n2 = np.cross(b2, b3)
+            along = np.cross(b2, n2)
+            across = np.linalg.norm(b2, axis=1)[:, None] * n2
+            self._dihedral_x = [along[:, a].astype(np.float32) for a in range(3)]
+            self._dihedral_y = [across[:, a].astype(np.float32) for a in range(3)]
+            self._dihedral_table = config.dihedral_weight * backbone_prior.dihedral_penalty(
+                round(config.noise, 3))
+            self._xyz32 = [self.xyz[:, a].astype(np.float32) for a in range(3)]
+
+    def dihedral_scores(self, before: np.ndarray) -> np.ndarray:
+        """[P] weighted dihedral penalty of every edge pair ``(i -> j, j ->
+        k)``, with ``before[e]`` the node before ``i`` for the pair's first
+        edge ``e = (i -> j)`` (-1: none, the pair scores 0)."""
+        prev = self.pair_prev
+        h = np.maximum(before, 0)
+        x = np.zeros(len(prev), np.float32)
+        y = np.zeros(len(prev), np.float32)
+        for a in range(3):
+            coord = self._xyz32[a]
+            b = (coord[self.src] - coord[h])[prev]
+            x += b * self._dihedral_x[a]
+            y += b * self._dihedral_y[a]
+        angle = np.arctan2(y, x)
+        angle += np.float32(np.pi)
+        angle *= np.float32(backbone_prior.DIHEDRAL_BINS / (2 * np.pi))
+        index = np.minimum(angle.astype(np.int32), backbone_prior.DIHEDRAL_BINS - 1)
+        score = self._dihedral_table[index]
+        score[before[prev] < 0] = 0.0
+        return score
 
     @functools.cached_property
     def linear_transitions(self) -> tuple[scipy.sparse.csr_matrix, ...]:

@@ -42,6 +42,14 @@ work, so time and memory are linear in edges and pairs, never m x m (the
 trellis stores [n, E + 2m] float32 scores; back-pointers are recomputed for
 the chosen path only).
 
+A dihedral penalty (``dihedral_weight``, on by default; see
+:mod:`~tf_structgen.decoding.backbone_prior`) makes the Viterbi pass third
+order in part: each edge pair ``(i -> j, j -> k)`` also scores the virtual
+dihedral of ``h, i, j, k``, ``h`` being the node before ``i`` on the best
+path into ``i -> j`` (kept as a back-pointer per edge state, an [n, E]
+int32 array more). Dihedrals real chains rarely take cost up to a few nats;
+no dihedral earns a bonus.
+
 Node uniqueness (Viterbi alone may use a node at two positions) is restored
 by a repair loop: a node claimed by several positions goes to the position
 with the highest posterior, is banned at all other positions, and the chain
@@ -51,8 +59,8 @@ with the nodes of the earlier chains banned.
 
 Confidence is the forward-backward posterior probability that position t
 sits at its decoded node, under the same second-order model (the Gibbs
-distribution whose log-weights are the Viterbi scores) before the repair
-bans; computed once per chain in linear space with per-step rescaling and
+distribution whose log-weights are the Viterbi scores, without the dihedral
+penalty) before the repair bans; computed once per chain in linear space with per-step rescaling and
 sparse matrix-vector products. It is 0 for null positions.
 """
 

@@ -15,7 +15,8 @@ their number of steps):
 The assembly's score is the HMM's, summed over its chains
 (:func:`chain_score`): emission log-odds of the assigned residues, minus the
 junction costs (:func:`~.junctions.junction_cost`) between consecutive
-assigned residues, minus the cost of leading and trailing nulls. Five
+assigned residues, minus the cost of leading and trailing nulls, plus the
+dihedral penalty (:func:`~.graph.path_dihedral_score`). Five
 moves are tried, each kept only if it raises that score by more than
 ``min_gain`` (and, after them, every null run is filled again):
 
@@ -67,6 +68,7 @@ from scipy.spatial import cKDTree
 
 from tf_structgen.common.residue_constants import UNKNOWN_INDEX
 from tf_structgen.decoding.config import HMMConfig
+from tf_structgen.decoding.graph import path_dihedral_score
 from tf_structgen.decoding.junctions import broken, junction_cost, null_runs, reach, unique_nodes
 
 logger = logging.getLogger(__name__)
@@ -111,7 +113,8 @@ class Filler(Protocol):
 
 def chain_score(nodes: np.ndarray, emission: np.ndarray, xyz: np.ndarray,
                 config: HMMConfig) -> float:
-    """The HMM's score of one chain (natural-log units, higher is better).
+    """The HMM's score of one chain (natural-log units, higher is better),
+    its dihedral penalty included.
 
     Args:
       nodes: [n] node per position, -1 = null.
@@ -127,7 +130,8 @@ def chain_score(nodes: np.ndarray, emission: np.ndarray, xyz: np.ndarray,
     links = float(junction_cost(d, np.diff(t), config).sum()) if len(t) > 1 else 0.0
     trailing = n - 1 - int(t[-1])
     tail = config.gap_open + config.null_cost * (trailing - 1) if trailing else 0.0
-    return float(emission[t].sum()) - links - config.null_cost * int(t[0]) - tail
+    return (float(emission[t].sum()) - links - config.null_cost * int(t[0]) - tail
+            + path_dihedral_score(nodes, xyz, config))
 
 
 def _junctions(nodes: np.ndarray, xyz: np.ndarray

@@ -21,6 +21,10 @@ class _Trellis:
     free: np.ndarray   # [n, m] float32, state F_j
     gap: np.ndarray    # [n, m] float32, state G_j
     start: np.ndarray  # [n] float64, state S
+    # [n, E] int32 edge before each E state on its best path (-1: entered
+    # from F); kept only when the dihedrals are scored, whose value depends
+    # on that path.
+    back: np.ndarray | None = None
 
 
 def viterbi(graph: CandidateGraph, emission: np.ndarray,
@@ -28,22 +32,38 @@ def viterbi(graph: CandidateGraph, emission: np.ndarray,
     """Best path; returns [n] int32 node per position (-1 = null).
 
     Only the scores are stored; the trace back recomputes the best
-    predecessor of the chosen state alone, O(degree) per position.
+    predecessor of the chosen state alone, O(degree) per position. With
+    ``graph.scores_dihedrals`` each edge pair also scores the dihedral of
+    its three nodes and the node before them on the best path into its
+    first edge (so the edges' back-pointers are stored too).
     """
     n, m = emission.shape
     num_edges = len(graph.src)
+    dihedrals = graph.scores_dihedrals
     tr = _Trellis(edge=np.empty((n, num_edges), np.float32),
                   free=np.empty((n, m), np.float32),
-                  gap=np.empty((n, m), np.float32), start=np.empty(n))
+                  gap=np.empty((n, m), np.float32), start=np.empty(n),
+                  back=np.empty((n, num_edges), np.int32) if dihedrals else None)
     edge = np.full(num_edges, -np.inf)
     free = emission[0].astype(np.float64)
     gap = np.full(m, -np.inf)
     start = -config.null_cost
+    before = np.full(num_edges, -1, np.int64)  # node before each edge's source
+    if dihedrals:
+        tr.back[0] = -1
     for t in range(n):
         if t:
-            into_edge = np.maximum(
-                graph.by_pair.max(edge[graph.pair_prev] + graph.pair_weight),
-                free[graph.src])
+            pair = edge[graph.pair_prev] + graph.pair_weight
+            if dihedrals:
+                pair += graph.dihedral_scores(before)
+                best, k = graph.by_pair.max_and_argmax(pair)
+                from_pair = best > free[graph.src]
+                prev_edge = np.where(from_pair, graph.pair_prev[np.maximum(k, 0)], -1)
+                tr.back[t] = prev_edge
+                before = np.where(from_pair, graph.src[np.maximum(prev_edge, 0)], -1)
+            else:
+                best = graph.by_pair.max(pair)
+            into_edge = np.maximum(best, free[graph.src])
             into_free = np.maximum(
                 graph.by_reentry.max(gap[graph.reentry_src])
                 - config.reentry_penalty,
@@ -95,6 +115,10 @@ def _predecessor(graph: CandidateGraph, tr: _Trellis, t: int, state: tuple,
     kind, s = state[0], t - 1
     if kind == "S":
         return state
+    if kind == "E" and tr.back is not None:
+        e = state[1]
+        k = int(tr.back[t, e])
+        return ("E", k) if k >= 0 else ("F", int(graph.src[e]))
     if kind == "E":
         e = state[1]
         score, k = graph.by_pair.argmax(e, tr.edge[s], graph.pair_prev,
