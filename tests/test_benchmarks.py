@@ -151,3 +151,20 @@ def test_repeats_script_measures_the_repeat_swap(capsys):
     assert [r[2].strip() for r in rows] == ["one chain", "3 touching copies"]
     for row in rows:
         assert 0.0 < float(row[3]) <= 1.0 and 0.0 < float(row[4]) <= 1.0
+
+
+def test_backbone_fragments_come_from_tuning_entries_only(tmp_path):
+    """benchmarks/backbone_fragments.py keeps the tuning entries' chains and
+    writes fragments the prior module reads back."""
+    import numpy as np
+
+    script = load_script("backbone_fragments")
+    record = json.loads((DATA / "dev_chains_small.json").read_text())[0]
+    path = tmp_path / "chains.json"
+    path.write_text(json.dumps([{**record, "pdb_id": "1aku"}, {**record, "pdb_id": "1orc"}]))
+    out = tmp_path / "fragments.npz"
+    script.main([str(path), "--out", str(out)])
+    frags = np.load(out)["fragments"]
+    alone = script.backbone_prior.fragments_from_records([record])
+    assert frags.shape == alone.shape and len(frags) > 0   # one record's, not two
+    assert np.allclose(frags / script.backbone_prior.FRAGMENT_SCALE, alone, atol=0.006)

@@ -37,15 +37,12 @@ no chain breaks), of the chains of the tuning entries of
 ``tf_structgen/evaluation/dev_split.py`` (``../shared/data``), each in its
 own frame, in units of 0.01 Å. Rebuild them with::
 
-    python -m tf_structgen.decoding.backbone_prior ../shared/data/dev_chains_ca.json.gz
+    python benchmarks/backbone_fragments.py ../shared/data/dev_chains_ca.json.gz
 """
 
 from __future__ import annotations
 
-import argparse
 import functools
-import gzip
-import json
 import pathlib
 
 import numpy as np
@@ -56,7 +53,7 @@ _SAMPLES = 200_000   # noisy fragments drawn to measure the densities
 _PSEUDO_COUNT = 0.5  # per bin, before the densities are taken
 _MIN_LOG_ODDS = -6.0
 _LINK_RANGE = (3.6, 4.0)
-_SCALE = 100.0       # stored units per Å
+FRAGMENT_SCALE = 100.0  # stored units per Å
 
 
 def fragments_from_records(records, keep=lambda record: True) -> np.ndarray:
@@ -97,7 +94,7 @@ def _canonical(points: np.ndarray) -> np.ndarray:
 @functools.lru_cache(maxsize=1)
 def _fragments() -> np.ndarray:
     with np.load(FRAGMENTS_PATH) as data:
-        return data["fragments"].astype(np.float64) / _SCALE
+        return data["fragments"].astype(np.float64) / FRAGMENT_SCALE
 
 
 def dihedrals(a: np.ndarray, b: np.ndarray, c: np.ndarray,
@@ -133,23 +130,3 @@ def dihedral_penalty(noise: float) -> np.ndarray:
     counts = (np.roll(counts, 1) + 2 * counts + np.roll(counts, -1)) / 4  # circular
     penalty = np.clip(np.log(counts / counts.sum() * DIHEDRAL_BINS), _MIN_LOG_ODDS, 0.0)
     return penalty - float(np.mean(penalty[tau]))
-
-
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("data", type=pathlib.Path,
-                        help="dev_chains_ca.json[.gz] (../shared/data)")
-    parser.add_argument("--out", type=pathlib.Path, default=FRAGMENTS_PATH)
-    args = parser.parse_args(argv)
-    from tf_structgen.evaluation.dev_split import is_tuning
-
-    opener = gzip.open if args.data.suffix == ".gz" else open
-    with opener(args.data, "rt") as f:
-        records = json.load(f)
-    frags = fragments_from_records(records, lambda r: is_tuning(r["pdb_id"]))
-    np.savez_compressed(args.out, fragments=np.round(frags * _SCALE).astype(np.int16))
-    print(f"{len(frags)} fragments -> {args.out}")
-
-
-if __name__ == "__main__":
-    main()
