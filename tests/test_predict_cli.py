@@ -343,6 +343,7 @@ def test_simulate_noise_moves_true_nodes_by_about_sigma(tmp_path):
     ("simulate", "-1", "--noise must be a number >= 0, got -1"),
     ("predict", "-0.1", "coord-noise must be within [0, 5] Å"),
     ("predict", "5.5", "coord-noise must be within [0, 5] Å"),
+    ("predict-dihedral", "-1", "dihedral-weight must be within [0, 10]"),
 ])
 def test_bad_noise_is_one_line_and_writes_nothing(simulated, tmp_path, command, value,
                                                    message):
@@ -351,7 +352,8 @@ def test_bad_noise_is_one_line_and_writes_nothing(simulated, tmp_path, command, 
     else:
         args = ["predict", simulated / "cands.json", "-s", simulated / "seq.fasta",
                 "--out", tmp_path / "m.pdb", "-a", tmp_path / "a.json", "--decoder", "hmm",
-                "--coord-noise", value]
+                "--dihedral-weight" if command == "predict-dihedral" else "--coord-noise",
+                value]
     result = invoke(*args)
     assert result.exit_code == 2, result.output
     errors = [l for l in result.output.splitlines() if l.startswith("error:")]
@@ -384,6 +386,26 @@ def test_predict_coord_noise_matches_noisy_candidates(tmp_path):
         accuracy[noise] = correct / total
     assert accuracy[1] >= 0.85, accuracy
     assert accuracy[0] <= accuracy[1] - 0.3, accuracy
+
+
+def test_predict_dihedral_weight_reaches_the_hmm(simulated, tmp_path, monkeypatch):
+    """--dihedral-weight sets HMMConfig.dihedral_weight (default 1; 0 is the
+    second-order HMM)."""
+    import tf_structgen.decoding.assembly as assembly
+
+    seen = []
+    real = assembly.thread_assembly
+
+    def spy(*args, **kwargs):
+        seen.append(args[4].dihedral_weight)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(assembly, "thread_assembly", spy)
+    for extra in ([], ["--dihedral-weight", "0"], ["--dihedral-weight", "2.5"]):
+        result = invoke("predict", simulated / "cands.json", "-s", simulated / "seq.fasta",
+                        "--out", tmp_path / "m.pdb", "--decoder", "hmm", *extra)
+        assert result.exit_code == 0, result.output
+    assert seen == [1.0, 0.0, 2.5]
 
 
 def test_decoder_follows_the_models_given():
