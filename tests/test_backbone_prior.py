@@ -8,13 +8,7 @@ from tf_structgen.decoding import backbone_prior
 from tf_structgen.decoding.config import HMMConfig
 from tf_structgen.decoding.graph import Segments, path_dihedral_score
 from tf_structgen.decoding.hmm import hmm_thread
-
-
-def helix(n: int) -> np.ndarray:
-    """An ideal right-handed α-helix Cα trace (3.83 Å steps)."""
-    angle = np.deg2rad(100.0) * np.arange(n)
-    return np.stack([2.3 * np.cos(angle), 2.3 * np.sin(angle),
-                     1.5 * np.arange(n)], axis=1)
+from test_hmm import helix, zigzag   # right-handed α-helix; planar trace (τ = 180°)
 
 
 def penalty_at(degrees: float, noise: float) -> float:
@@ -79,12 +73,6 @@ def rotated(point, a, b, angle):
     v = point - a
     return a + (v * np.cos(angle) + np.cross(axis, v) * np.sin(angle)
                 + axis * np.dot(axis, v) * (1 - np.cos(angle)))
-
-
-def zigzag(n: int) -> np.ndarray:
-    """A planar Cα trace (dihedrals 180°, like a β-strand's)."""
-    k = np.arange(n)
-    return np.stack([3.3 * k, 0.95 * (-1.0) ** k, np.zeros(n)], axis=1)
 
 
 def test_viterbi_turns_down_a_decoy_whose_dihedrals_real_chains_avoid():

@@ -128,8 +128,13 @@ def path_dihedral_score(path: np.ndarray, xyz: np.ndarray,
         return 0.0
     tau = backbone_prior.dihedrals(xyz[p[four]], xyz[p[four + 1]],
                                    xyz[p[four + 2]], xyz[p[four + 3]])
-    table = backbone_prior.dihedral_penalty(round(config.noise, 3))
-    return float(config.dihedral_weight * table[backbone_prior.dihedral_bin(tau)].sum())
+    return float(_dihedral_table(config)[backbone_prior.dihedral_bin(tau)].sum())
+
+
+def _dihedral_table(config: HMMConfig) -> np.ndarray:
+    """``config.dihedral_weight`` times the dihedral score table at the
+    config's noise (index with :func:`~.backbone_prior.dihedral_bin`)."""
+    return config.dihedral_weight * backbone_prior.dihedral_penalty(round(config.noise, 3))
 
 
 class CandidateGraph:
@@ -158,7 +163,6 @@ class CandidateGraph:
         m = len(xyz)
         self.num_nodes = m
         self.config = config
-        self.xyz = np.asarray(xyz, np.float64)
         sigma = config.sigma
         radius = config.reentry_radius + config.max_sigmas * sigma
         pairs = cKDTree(xyz).query_pairs(
@@ -223,9 +227,8 @@ class CandidateGraph:
             across = np.linalg.norm(b2, axis=1)[:, None] * n2
             self._dihedral_x = [along[:, a].astype(np.float32) for a in range(3)]
             self._dihedral_y = [across[:, a].astype(np.float32) for a in range(3)]
-            self._dihedral_table = config.dihedral_weight * backbone_prior.dihedral_penalty(
-                round(config.noise, 3))
-            self._xyz32 = [self.xyz[:, a].astype(np.float32) for a in range(3)]
+            self._dihedral_table = _dihedral_table(config)
+            self._xyz32 = [np.asarray(xyz[:, a], np.float32) for a in range(3)]
 
     def dihedral_scores(self, before: np.ndarray) -> np.ndarray:
         """[P] weighted dihedral penalty of every edge pair ``(i -> j, j ->
@@ -240,11 +243,7 @@ class CandidateGraph:
             b = (coord[self.src] - coord[h])[prev]
             x += b * self._dihedral_x[a]
             y += b * self._dihedral_y[a]
-        angle = np.arctan2(y, x)
-        angle += np.float32(np.pi)
-        angle *= np.float32(backbone_prior.DIHEDRAL_BINS / (2 * np.pi))
-        index = np.minimum(angle.astype(np.int32), backbone_prior.DIHEDRAL_BINS - 1)
-        score = self._dihedral_table[index]
+        score = self._dihedral_table[backbone_prior.dihedral_bin(np.arctan2(y, x))]
         score[before[prev] < 0] = 0.0
         return score
 
