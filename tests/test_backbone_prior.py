@@ -6,7 +6,7 @@ import pytest
 from tf_structgen.common.residue_constants import encode_sequence
 from tf_structgen.decoding import backbone_prior
 from tf_structgen.decoding.config import HMMConfig
-from tf_structgen.decoding.graph import Segments, path_dihedral_score
+from tf_structgen.decoding.graph import path_dihedral_score
 from tf_structgen.decoding.hmm import hmm_thread
 from test_hmm import helix, zigzag   # right-handed α-helix; planar trace (τ = 180°)
 
@@ -49,22 +49,6 @@ def test_fragments_rebuild_in_a_canonical_frame():
     assert np.allclose(frags[:, 1], 0.0) and np.allclose(frags[:, :3, 2], 0.0)
     broken = {"label_seq": [1, 2, 3, 5, 6, 7, 8, 9], "ca": helix(8).tolist()}
     assert len(backbone_prior.fragments_from_records([broken])) == 2
-
-
-def test_max_and_argmax_is_the_first_item_reaching_the_group_maximum():
-    rng = np.random.default_rng(0)
-    group = np.sort(rng.integers(0, 30, 400))
-    values = rng.integers(0, 5, 400).astype(float)
-    values[:3] = -np.inf
-    seg = Segments(group, 32)
-    best, item = seg.max_and_argmax(values)
-    for g in range(32):
-        members = np.flatnonzero(group == g)
-        if not len(members):
-            assert best[g] == -np.inf and item[g] == -1
-            continue
-        assert best[g] == values[members].max()
-        assert item[g] == members[np.argmax(values[members])]
 
 
 def rotated(point, a, b, angle):

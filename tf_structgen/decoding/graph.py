@@ -11,7 +11,7 @@ import numpy as np
 import scipy.sparse
 from scipy.spatial import cKDTree
 
-from tf_structgen.decoding import backbone_prior
+from tf_structgen.decoding import backbone_prior, kernels
 from tf_structgen.decoding.config import HMMConfig
 
 logger = logging.getLogger(__name__)
@@ -39,31 +39,17 @@ class Segments:
             np.maximum.at(best, self.group, values)
         return best
 
-    def max_and_argmax(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(max, item)`` [num_groups] per group: the maximum of ``values``
-        and the first item that reaches it (-1 for an empty group)."""
-        best = self.max(values)
-        items = np.arange(len(values))
-        reaches = np.where(values >= best[self.group], items, len(values))
-        first = np.full(self.num_groups, -1, np.int64)
-        if len(self._nonempty):
-            first[self._nonempty] = np.minimum.reduceat(reaches, self._starts)
-        return best, first
-
     def argmax(self, group: int, values: np.ndarray,
-               index: np.ndarray | None = None,
-               offset: np.ndarray | None = None) -> tuple[float, int]:
+               index: np.ndarray | None = None) -> tuple[float, int]:
         """``(max, item)`` of one group; ``(-inf, -1)`` if it is empty.
 
-        Item i's value is ``values[index[i]] + offset[i]``, or ``values[i]``
-        without ``index``/``offset``; only the group's items are computed.
+        Item i's value is ``values[index[i]]``, or ``values[i]`` without
+        ``index``; only the group's items are read.
         """
         lo, hi = self.indptr[group], self.indptr[group + 1]
         if lo == hi:
             return -np.inf, -1
         v = values[lo:hi] if index is None else values[index[lo:hi]]
-        if offset is not None:
-            v = v + offset[lo:hi]
         k = int(np.argmax(v))
         return float(v[k]), lo + k
 
@@ -151,7 +137,14 @@ class CandidateGraph:
       reentry_src, reentry_dst, by_reentry: ``G_i -> F_k`` edges, sorted by
         and grouped by ``dst``.
       scores_dihedrals: whether the Viterbi pass adds the dihedral penalty
-        (:meth:`dihedral_scores`; ``config.dihedral_weight > 0``).
+        (``config.dihedral_weight > 0``).
+      pairs_from, pairs_from_ptr, from_next, from_rank: the pairs grouped by
+        their first edge (indices into ``pair_prev``), their second edges,
+        and 1 + each one's rank among the pairs into its second edge.
+      pair_table, pair_table_base, pair_table_max: the pairs' [Q] float32
+        transition scores (second neighbour, and with ``scores_dihedrals``
+        the dihedral after each pair into the first edge;
+        :func:`~.kernels.pair_transition_table`) and their maximum.
     """
 
     def __init__(self, xyz: np.ndarray, config: HMMConfig,
@@ -216,36 +209,26 @@ class CandidateGraph:
                             * excess[keep] ** 2)
         self.by_pair = Segments(self.pair_next, num_edges)
         self.scores_dihedrals = bool(config.dihedral_weight) and len(self.pair_prev) > 0
-        if self.scores_dihedrals:
-            # tau(h, i, j, k) for the pair (i -> j, j -> k) is atan2(y, x) with
-            # b1 = i - h: x = b1 . (b2 x n2), y = b1 . (|b2| n2), where b2 and
-            # b3 are the two links and n2 = b2 x b3; only b1 changes with h.
-            b2 = xyz[self.dst[self.pair_prev]] - xyz[self.src[self.pair_prev]]
-            b3 = xyz[self.dst[self.pair_next]] - xyz[self.src[self.pair_next]]
-            n2 = np.cross(b2, b3)
-            along = np.cross(b2, n2)
-            across = np.linalg.norm(b2, axis=1)[:, None] * n2
-            self._dihedral_x = [along[:, a].astype(np.float32) for a in range(3)]
-            self._dihedral_y = [across[:, a].astype(np.float32) for a in range(3)]
-            self._dihedral_table = _dihedral_table(config)
-            self._xyz32 = [np.asarray(xyz[:, a], np.float32) for a in range(3)]
-
-    def dihedral_scores(self, before: np.ndarray) -> np.ndarray:
-        """[P] weighted dihedral penalty of every edge pair ``(i -> j, j ->
-        k)``, with ``before[e]`` the node before ``i`` for the pair's first
-        edge ``e = (i -> j)`` (-1: none, the pair scores 0)."""
-        prev = self.pair_prev
-        h = np.maximum(before, 0)
-        x = np.zeros(len(prev), np.float32)
-        y = np.zeros(len(prev), np.float32)
-        for a in range(3):
-            coord = self._xyz32[a]
-            b = (coord[self.src] - coord[h])[prev]
-            x += b * self._dihedral_x[a]
-            y += b * self._dihedral_y[a]
-        score = self._dihedral_table[backbone_prior.dihedral_bin(np.arctan2(y, x))]
-        score[before[prev] < 0] = 0.0
-        return score
+        # The pairs grouped by their first edge, and their transition scores
+        # (with the dihedral after every pair into the first edge), once per
+        # graph: the Viterbi pass pushes them (kernels.viterbi_forward).
+        self.pairs_from = np.argsort(self.pair_prev, kind="stable")
+        count_from = np.bincount(self.pair_prev, minlength=num_edges)
+        self.pairs_from_ptr = np.concatenate([[0], np.cumsum(count_from)]).astype(np.int64)
+        self.from_next = self.pair_next[self.pairs_from]
+        # 1 + the rank of each pair among the pairs into its second edge.
+        self.from_rank = self.pairs_from - self.by_pair.indptr[self.from_next] + 1
+        rows = np.diff(self.by_pair.indptr) + 1 if self.scores_dihedrals else np.ones(
+            num_edges, np.int64)
+        size = rows * count_from
+        self.pair_table_base = np.concatenate([[0], np.cumsum(size)[:-1]]).astype(np.int64)
+        self.pair_table = np.empty(int(size.sum()), np.float32)
+        kernels.pair_transition_table(
+            np.asarray(xyz, np.float64), self.src, self.dst, self.pair_prev,
+            self.by_pair.indptr, self.pair_weight, self.pairs_from, self.pairs_from_ptr,
+            self.from_next, _dihedral_table(config) if self.scores_dihedrals else np.zeros(0),
+            self.pair_table_base, self.pair_table)
+        self.pair_table_max = float(self.pair_table.max()) if len(self.pair_table) else 0.0
 
     @functools.cached_property
     def linear_transitions(self) -> tuple[scipy.sparse.csr_matrix, ...]:

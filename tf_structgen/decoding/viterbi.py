@@ -7,6 +7,7 @@ import dataclasses
 
 import numpy as np
 
+from tf_structgen.decoding import kernels
 from tf_structgen.decoding.config import HMMConfig
 from tf_structgen.decoding.graph import CandidateGraph
 
@@ -21,61 +22,33 @@ class _Trellis:
     free: np.ndarray   # [n, m] float32, state F_j
     gap: np.ndarray    # [n, m] float32, state G_j
     start: np.ndarray  # [n] float64, state S
-    # [n, E] int32 edge before each E state on its best path (-1: entered
-    # from F); kept only when the dihedrals are scored, whose value depends
-    # on that path.
-    back: np.ndarray | None = None
+    back: np.ndarray   # [n, E] int32 edge before each E state on its best path (-1: F)
 
 
 def viterbi(graph: CandidateGraph, emission: np.ndarray,
              config: HMMConfig) -> np.ndarray:
     """Best path; returns [n] int32 node per position (-1 = null).
 
-    Only the scores are stored; the trace back recomputes the best
-    predecessor of the chosen state alone, O(degree) per position. With
-    ``graph.scores_dihedrals`` each edge pair also scores the dihedral of
-    its three nodes and the node before them on the best path into its
-    first edge (so the edges' back-pointers are stored too).
+    The recursion is compiled (:func:`~.kernels.viterbi_forward`); it
+    stores the scores and each edge state's best predecessor, the trace
+    back recomputes the other states' predecessors, O(degree) per
+    position. With ``graph.scores_dihedrals`` each edge pair also scores
+    the dihedral of its three nodes and the node before them on the best
+    path into its first edge.
     """
     n, m = emission.shape
     num_edges = len(graph.src)
-    dihedrals = graph.scores_dihedrals
     tr = _Trellis(edge=np.empty((n, num_edges), np.float32),
                   free=np.empty((n, m), np.float32),
                   gap=np.empty((n, m), np.float32), start=np.empty(n),
-                  back=np.empty((n, num_edges), np.int32) if dihedrals else None)
-    edge = np.full(num_edges, -np.inf)
-    free = emission[0].astype(np.float64)
-    gap = np.full(m, -np.inf)
-    start = -config.null_cost
-    before = np.full(num_edges, -1, np.int64)  # node before each edge's source
-    if dihedrals:
-        tr.back[0] = -1
-    for t in range(n):
-        if t:
-            pair = edge[graph.pair_prev] + graph.pair_weight
-            if dihedrals:
-                pair += graph.dihedral_scores(before)
-                best, k = graph.by_pair.max_and_argmax(pair)
-                from_pair = best > free[graph.src]
-                prev_edge = np.where(from_pair, graph.pair_prev[np.maximum(k, 0)], -1)
-                tr.back[t] = prev_edge
-                before = np.where(from_pair, graph.src[np.maximum(prev_edge, 0)], -1)
-            else:
-                best = graph.by_pair.max(pair)
-            into_edge = np.maximum(best, free[graph.src])
-            into_free = np.maximum(
-                graph.by_reentry.max(gap[graph.reentry_src])
-                - config.reentry_penalty,
-                max(best_any - config.jump_penalty, start))
-            edge = emission[t][graph.dst] + graph.weight + into_edge
-            gap = np.maximum(assigned - config.gap_open,
-                             gap - config.null_cost)
-            free = emission[t] + into_free
-            start -= config.null_cost
-        tr.edge[t], tr.free[t], tr.gap[t], tr.start[t] = edge, free, gap, start
-        assigned = np.maximum(free, graph.by_dst.max(edge))  # best A_j
-        best_any = max(assigned.max(), gap.max())
+                  back=np.empty((n, num_edges), np.int32))
+    kernels.viterbi_forward(
+        emission, graph.src, graph.dst, graph.weight, graph.by_dst.indptr,
+        graph.pairs_from_ptr, graph.from_next, graph.from_rank, graph.pair_table,
+        graph.pair_table_base, graph.pair_table_max, graph.scores_dihedrals,
+        graph.reentry_src, graph.by_reentry.indptr, float(config.null_cost),
+        float(config.gap_open), float(config.reentry_penalty), float(config.jump_penalty),
+        tr.edge, tr.free, tr.gap, tr.start, tr.back)
 
     path = np.full(n, -1, dtype=np.int32)
     final = [(tr.start[-1], ("S",)),
@@ -115,17 +88,10 @@ def _predecessor(graph: CandidateGraph, tr: _Trellis, t: int, state: tuple,
     kind, s = state[0], t - 1
     if kind == "S":
         return state
-    if kind == "E" and tr.back is not None:
+    if kind == "E":
         e = state[1]
         k = int(tr.back[t, e])
         return ("E", k) if k >= 0 else ("F", int(graph.src[e]))
-    if kind == "E":
-        e = state[1]
-        score, k = graph.by_pair.argmax(e, tr.edge[s], graph.pair_prev,
-                                        graph.pair_weight)
-        j = int(graph.src[e])
-        return ("E", int(graph.pair_prev[k])) if score > tr.free[s, j] else (
-            "F", j)
     if kind == "G":
         j = state[1]
         opened, a_state = _assigned_state(graph, tr, s, j)
