@@ -22,7 +22,7 @@ def predict(
     link_weight: Annotated[Optional[float], typer.Option("--link-weight", help="Factor on the link scores (--decoder links). Default: the value stored with the link model.")] = None,
     min_confidence: Annotated[float, typer.Option("--min-confidence", help="Positions whose best free node is less probable stay unassigned.")] = 0.1,
     coord_noise: Annotated[float, typer.Option("--coord-noise", help="Expected coordinate error (Å) of the candidates (hmm, constrained and links decoders).")] = 0.3,
-    dihedral_weight: Annotated[float, typer.Option("--dihedral-weight", help="Factor on the HMM's penalty for virtual dihedrals real chains rarely take (hmm, constrained and links decoders); 0 turns it off: the second-order HMM, about 2.5x faster, less accurate where decoys are dense.")] = 1.0,
+    dihedral_weight: Annotated[float, typer.Option("--dihedral-weight", help="Factor on the HMM's penalty for virtual dihedrals real chains rarely take (hmm, constrained and links decoders); 0 turns it off: the second-order HMM, faster, less accurate where decoys are dense.")] = 1.0,
     copies: Annotated[str, typer.Option("--copies", help="Copies of each sequence record to thread: fasta = the FASTA's counts (copies=N or the PDB header's chains; default), auto = found from the candidates (hmm, constrained and links decoders), or N for every record.")] = "fasta",
     runner: Annotated[Optional[str], typer.Option(help="Batch mode on Apache Beam: DirectRunner (local, all cores), DataflowRunner, FlinkRunner, SparkRunner. Default: in-process loop.")] = None,
     beam_option: Annotated[Optional[list[str]], typer.Option("--beam-option", help="Extra Beam pipeline option, e.g. --beam-option=--direct_num_workers=2 (repeatable).")] = None,

@@ -37,18 +37,20 @@ Transitions (each adds the emission of the node it enters):
 Everything sparse comes from one KD-tree radius query: adjacency edges within
 ``max_sigmas`` of the two distance modes, and the consecutive edge pairs whose
 second-neighbour distance is within ``max_sigmas`` of the allowed range. One
-Viterbi step is a gather and a segment max over the edge pairs plus O(E + m)
-work, so time and memory are linear in edges and pairs, never m x m (the
-trellis stores [n, E + 2m] float32 scores; back-pointers are recomputed for
-the chosen path only).
+Viterbi step is a max over the edge pairs plus O(E + m) work (a compiled
+kernel, :mod:`~tf_structgen.decoding.kernels`), so time and memory are
+linear in edges and pairs, never m x m (the trellis stores [n, E + 2m]
+float32 scores and an [n, E] int32 back-pointer per edge state; the other
+states' back-pointers are recomputed for the chosen path only).
 
 A dihedral penalty (``dihedral_weight``, on by default; see
 :mod:`~tf_structgen.decoding.backbone_prior`) makes the Viterbi pass third
 order in part: each edge pair ``(i -> j, j -> k)`` also scores the virtual
 dihedral of ``h, i, j, k``, ``h`` being the node before ``i`` on the best
-path into ``i -> j`` (kept as a back-pointer per edge state, an [n, E]
-int32 array more). Dihedrals real chains rarely take cost up to a few nats;
-no dihedral earns a bonus.
+path into ``i -> j`` (its edge state's back-pointer). The graph
+precomputes that score for every pair after every pair into its first
+edge. Dihedrals real chains rarely take cost up to a few nats; no
+dihedral earns a bonus.
 
 Node uniqueness (Viterbi alone may use a node at two positions) is restored
 by a repair loop: a node claimed by several positions goes to the position
