@@ -16,12 +16,17 @@ The assembly's score is the HMM's, summed over its chains
 (:func:`chain_score`): emission log-odds of the assigned residues, minus the
 junction costs (:func:`~.junctions.junction_cost`) between consecutive
 assigned residues, minus the cost of leading and trailing nulls, plus the
-dihedral penalty (:func:`~.graph.path_dihedral_score`). Five
+dihedral penalty (:func:`~.graph.path_dihedral_score`). Six
 moves are tried, each kept only if it raises that score by more than
 ``min_gain`` (and, after them, every null run is filled again):
 
 1. *Tail exchange*: two chains of one entity swap everything after a
-   position (the junction costs on either side decide).
+   position (the junction costs on either side decide). And the *copy
+   exchange*: where a chain's residues stop superposing onto the other
+   copies of its entity (:mod:`.ncs`), its tail and another copy's are
+   exchanged, scored with a bonus per residue made consistent: copies
+   that touch can exchange with junctions no worse than their own, and
+   only the copies' common structure tells them apart (6r79, 1f2n).
 2. *Relocation*: a run between broken junctions, or a short island cut
    off by long gaps (:func:`island_runs`), is taken out of its chain; the
    other chain whose null runs can reach its nodes best is filled again
@@ -67,6 +72,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from tf_structgen.common.residue_constants import UNKNOWN_INDEX
+from tf_structgen.decoding import ncs
 from tf_structgen.decoding.config import HMMConfig
 from tf_structgen.decoding.graph import path_dihedral_score
 from tf_structgen.decoding.junctions import broken, junction_cost, null_runs, reach, unique_nodes
@@ -95,6 +101,8 @@ _MIN_REPEAT = 4        # shortest window a repeat swap moves
 _MAX_SHIFTS = 4        # repeat partners tried per window
 _MAX_SWAPS = 8         # repeat swaps per chain and round
 _GAP_PAD = 6           # residues either side of a null run that a gap refill frees
+_COPY_WEIGHT = 0.25    # score per residue a copy exchange makes consistent
+_COPY_SHIFT = 2        # positions either side of a consistency change tried as the cut
 
 
 class Filler(Protocol):
@@ -310,6 +318,62 @@ def _exchange_tails(state: _State, a: int, b: int, min_gain: float) -> bool:
         return False
     state.set(a, new_a, sa)
     state.set(b, new_b, sb)
+    return True
+
+
+def _exchange_copies(state: _State, members: Sequence[int], min_gain: float) -> bool:
+    """Best tail exchange between two copies of one entity by copy
+    consistency (:mod:`.ncs`): where a chain's residues stop (or start)
+    superposing onto the other copies, the tails of it and of each other
+    copy are exchanged at that position (or up to ``_COPY_SHIFT`` either
+    side, the junctions deciding), scored as the change of the chains'
+    HMM score plus ``_COPY_WEIGHT`` per residue made consistent. Kept if
+    that exceeds ``min_gain`` and the exchange makes residues consistent;
+    True if one was made."""
+    xyz, config = state.filler.xyz, state.filler.config
+    nodes = [state.nodes[c] for c in members]
+    n = len(nodes[0])
+    if len(members) < 2 or n < 2 or any(len(x) != n for x in nodes):
+        return False
+    cutoff = ncs.consistency_cutoff(config.noise)
+    assigned = np.array([x >= 0 for x in nodes])
+    ok = ncs.consistent_residues(nodes, xyz, cutoff) & assigned
+    if ok.sum() == assigned.sum():
+        return False
+
+    def changes(i):
+        """Positions where chain i's consistency changes (the first
+        assigned position after the change)."""
+        t = np.flatnonzero(assigned[i])
+        flips = np.flatnonzero(ok[i, t[1:]] != ok[i, t[:-1]]) + 1
+        return set(t[flips].tolist())
+
+    best = (min_gain, None)
+    for i in range(len(members)):
+        for j in range(i + 1, len(members)):
+            a, b = members[i], members[j]
+            na, nb = state.nodes[a], state.nodes[b]
+            before = state.scores[a] + state.scores[b]
+            for cut in sorted(changes(i) | changes(j)):
+                tried = []
+                for at in range(max(1, cut - _COPY_SHIFT), min(n, cut + _COPY_SHIFT + 1)):
+                    new_a = np.concatenate([na[:at], nb[at:]])
+                    new_b = np.concatenate([nb[:at], na[at:]])
+                    sa, sb = state.score(a, new_a), state.score(b, new_b)
+                    tried.append((sa + sb - before, new_a, new_b, sa, sb))
+                local, new_a, new_b, sa, sb = max(tried, key=lambda o: o[0])
+                swapped = list(nodes)
+                swapped[i], swapped[j] = new_a, new_b
+                now = ncs.consistent_residues(swapped, xyz, cutoff)
+                made = int((now & (np.array(swapped) >= 0)).sum() - ok.sum())
+                gain = local + _COPY_WEIGHT * made
+                if made > 0 and gain > best[0]:
+                    best = (gain, ((a, new_a, sa), (b, new_b, sb)))
+    if best[1] is None:
+        return False
+    logger.debug("copy exchange: chains %d, %d, gain %.2f", best[1][0][0], best[1][1][0], best[0])
+    for c, new, score in best[1]:
+        state.set(c, new, score)
     return True
 
 
@@ -576,6 +640,10 @@ def refine(decoded: list[list[Path]], filler: Filler,
                 for b in members[i + 1:]:
                     while _exchange_tails(state, a, b, min_gain):
                         made += 1
+            for _ in range(len(members)):
+                if not _exchange_copies(state, members, min_gain):
+                    break
+                made += 1
         for c in range(len(state.chains)):
             runs = broken_runs(state.nodes[c], filler.xyz, filler.config)
             runs += [r for r in island_runs(state.nodes[c], filler.xyz, filler.config)
