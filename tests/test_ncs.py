@@ -131,3 +131,38 @@ def test_copy_exchange_restores_the_copies_where_junctions_cannot():
     assert {tuple(state.nodes[0]), tuple(state.nodes[1])} == {
         tuple(gapped[0]), tuple(gapped[1])}
     assert not refine._exchange_copies(state, [0, 1, 2], refine._MIN_GAIN)
+
+
+def test_many_copies_are_compared_with_their_nearest_only():
+    rng = np.random.default_rng(5)
+    chain = walk(40, rng) + np.array([60.0, 0.0, 0.0])
+    copies = [chain @ rotation_about_z(360.0 / 24 * c) for c in range(24)]
+    xyz = np.concatenate(copies)
+    nodes = [np.arange(40) + c * 40 for c in range(24)]
+    pairs = ncs.compared_pairs(nodes, xyz, max_partners=4)
+    assert len(pairs) <= 24 * 4
+    # Ring neighbours are among the nearest; the far side of the ring is not.
+    assert (0, 1) in pairs and (0, 23) in pairs and (0, 12) not in pairs
+    assert ncs.consistent_residues(nodes, xyz, 3.0).all()
+
+
+def test_copy_exchange_among_many_copies():
+    n, k = 50, 12
+    rng = np.random.default_rng(6)
+    chain = walk(n, rng)
+    chain -= chain[30] - np.array([2.0, 0.0, 0.0])      # the copies touch at residue 30
+    tilt = np.array([[1, 0, 0], [0, np.cos(0.3), np.sin(0.3)], [0, -np.sin(0.3), np.cos(0.3)]])
+    copies = [chain @ rotation_about_z(360.0 / k * c) @ tilt + np.array([0, 0, 3.0 * c])
+              for c in range(k)]   # a helical stack: no point group
+    xyz = np.concatenate(copies) + rng.normal(0.0, 0.3, (k * n, 3))
+    nodes = [np.arange(n) + c * n for c in range(k)]
+    gapped = [x.copy() for x in nodes]
+    for x in gapped[4:6]:
+        x[27:33] = -1
+    crossed = list(gapped)
+    crossed[4] = np.concatenate([gapped[4][:33], gapped[5][33:]])
+    crossed[5] = np.concatenate([gapped[5][:33], gapped[4][33:]])
+    filler = _Filler(xyz, n)
+    state = refine._State([[(x, np.ones(n)) for x in crossed]], filler)
+    assert refine._exchange_copies(state, list(range(k)), refine._MIN_GAIN)
+    assert all(np.array_equal(state.nodes[c], gapped[c]) for c in range(k))

@@ -25,6 +25,7 @@ from typing import Sequence
 import numpy as np
 
 MIN_COMMON = 12       # residues two chains share for their superposition
+MAX_PARTNERS = 6      # nearest copies each chain is superposed onto
 _TRIM_ROUNDS = 4      # refits of a trimmed superposition
 
 
@@ -65,27 +66,65 @@ def trimmed_superposition(x: np.ndarray, y: np.ndarray, cutoff: float
     return rotation, shift
 
 
-def consistent_residues(chains: Sequence[np.ndarray], xyz: np.ndarray,
-                        cutoff: float) -> np.ndarray:
-    """[k, n] bool: residue t of chain a (node per position, -1 = null;
-    the k chains are copies of one entity, in one frame) lands within
-    ``cutoff`` of residue t of at least half of the other chains that
-    assign it, under their trimmed superpositions (:func:`trimmed_superposition`
-    over the residues both assign, at least ``MIN_COMMON``). Residues
-    with no such chain to compare with count as consistent."""
+def compared_pairs(chains: Sequence[np.ndarray], xyz: np.ndarray,
+                   max_partners: int = MAX_PARTNERS) -> list[tuple[int, int]]:
+    """Pairs ``(a, b)``, a < b, of the chains to superpose: each chain with
+    its ``max_partners`` nearest (centroids of their assigned nodes), so
+    that the work grows linearly with the copies (a 60-copy capsid)."""
+    k = len(chains)
+    centre = np.array([xyz[c[c >= 0]].mean(axis=0) if (c >= 0).any() else np.full(3, np.nan)
+                       for c in chains])
+    pairs = set()
+    for a in range(k):
+        d = np.linalg.norm(centre - centre[a], axis=1)
+        d[a] = np.nan
+        order = [int(b) for b in np.argsort(d) if np.isfinite(d[b])]
+        pairs.update((min(a, b), max(a, b)) for b in order[:max_partners])
+    return sorted(pairs)
+
+
+def agreements(chains: Sequence[np.ndarray], xyz: np.ndarray, cutoff: float,
+               pairs: Sequence[tuple[int, int]]) -> dict[tuple[int, int], np.ndarray]:
+    """Per pair ``(a, b)`` of chains (node per position, -1 = null; copies
+    of one entity, in one frame): [n] int8, 1 where residue t of a lands
+    within ``cutoff`` of residue t of b under their trimmed superposition
+    (:func:`trimmed_superposition`, over the residues both assign, at
+    least ``MIN_COMMON``), 0 where it does not, -1 where not compared."""
+    out = {}
+    for a, b in pairs:
+        na, nb = np.asarray(chains[a]), np.asarray(chains[b])
+        agree = np.full(len(na), -1, np.int8)
+        both = np.flatnonzero((na >= 0) & (nb >= 0))
+        if len(both) >= MIN_COMMON:
+            x, y = xyz[na[both]], xyz[nb[both]]
+            rotation, shift = trimmed_superposition(x, y, cutoff)
+            agree[both] = np.linalg.norm(x @ rotation + shift - y, axis=1) <= cutoff
+        out[(a, b)] = agree
+    return out
+
+
+def tally(agree: dict[tuple[int, int], np.ndarray], k: int, n: int) -> np.ndarray:
+    """[k, n] bool: residue t of chain a agrees with at least half of the
+    chains it was compared with there (:func:`agreements`); residues
+    compared with none count as consistent."""
+    votes = np.zeros((k, n), np.int64)
+    compared = np.zeros((k, n), np.int64)
+    for (a, b), ok in agree.items():
+        for c in (a, b):
+            votes[c] += ok == 1
+            compared[c] += ok >= 0
+    return 2 * votes >= compared
+
+
+def consistent_residues(chains: Sequence[np.ndarray], xyz: np.ndarray, cutoff: float,
+                        max_partners: int = MAX_PARTNERS) -> np.ndarray:
+    """[k, n] bool: residue t of chain a (the k chains are copies of one
+    entity, in one frame) lands within ``cutoff`` of residue t of at least
+    half of the chains it is compared with (its ``max_partners`` nearest,
+    :func:`compared_pairs`) that assign it, under their trimmed
+    superpositions (:func:`agreements`). Residues with no such chain to
+    compare with count as consistent."""
     nodes = np.asarray(chains)
     k, n = nodes.shape
-    agree = np.zeros((k, n), np.int64)
-    compared = np.zeros((k, n), np.int64)
-    for a in range(k):
-        for b in range(a + 1, k):
-            both = np.flatnonzero((nodes[a] >= 0) & (nodes[b] >= 0))
-            if len(both) < MIN_COMMON:
-                continue
-            x, y = xyz[nodes[a, both]], xyz[nodes[b, both]]
-            rotation, shift = trimmed_superposition(x, y, cutoff)
-            ok = np.linalg.norm(x @ rotation + shift - y, axis=1) <= cutoff
-            for c in (a, b):
-                agree[c, both] += ok
-                compared[c, both] += 1
-    return 2 * agree >= compared
+    pairs = compared_pairs(nodes, xyz, max_partners)
+    return tally(agreements(nodes, xyz, cutoff, pairs), k, n)

@@ -103,6 +103,7 @@ _MAX_SWAPS = 8         # repeat swaps per chain and round
 _GAP_PAD = 6           # residues either side of a null run that a gap refill frees
 _COPY_WEIGHT = 0.25    # score per residue a copy exchange makes consistent
 _COPY_SHIFT = 2        # positions either side of a consistency change tried as the cut
+_COPY_NEAR = 20        # two copies' consistency changes this close may be one exchange
 
 
 class Filler(Protocol):
@@ -323,21 +324,25 @@ def _exchange_tails(state: _State, a: int, b: int, min_gain: float) -> bool:
 
 def _exchange_copies(state: _State, members: Sequence[int], min_gain: float) -> bool:
     """Best tail exchange between two copies of one entity by copy
-    consistency (:mod:`.ncs`): where a chain's residues stop (or start)
-    superposing onto the other copies, the tails of it and of each other
-    copy are exchanged at that position (or up to ``_COPY_SHIFT`` either
-    side, the junctions deciding), scored as the change of the chains'
-    HMM score plus ``_COPY_WEIGHT`` per residue made consistent. Kept if
-    that exceeds ``min_gain`` and the exchange makes residues consistent;
-    True if one was made."""
+    consistency (:mod:`.ncs`): where the residues of two touching copies
+    (superposed onto each other, :func:`~.ncs.compared_pairs`) stop (or
+    start) superposing onto the other copies at about the same position,
+    their tails are exchanged there (or up to ``_COPY_SHIFT`` either side,
+    the junctions deciding), scored as the change of the chains' HMM score
+    plus ``_COPY_WEIGHT`` per residue made consistent. Kept if that
+    exceeds ``min_gain`` and the exchange makes residues consistent; True
+    if one was made. Only the superpositions of the two chains are fitted
+    again per candidate, so the work grows linearly with the copies."""
     xyz, config = state.filler.xyz, state.filler.config
     nodes = [state.nodes[c] for c in members]
-    n = len(nodes[0])
-    if len(members) < 2 or n < 2 or any(len(x) != n for x in nodes):
+    k, n = len(members), len(nodes[0])
+    if k < 2 or n < 2 or any(len(x) != n for x in nodes):
         return False
     cutoff = ncs.consistency_cutoff(config.noise)
+    pairs = ncs.compared_pairs(nodes, xyz)
+    agree = ncs.agreements(nodes, xyz, cutoff, pairs)
     assigned = np.array([x >= 0 for x in nodes])
-    ok = ncs.consistent_residues(nodes, xyz, cutoff) & assigned
+    ok = ncs.tally(agree, k, n) & assigned
     if ok.sum() == assigned.sum():
         return False
 
@@ -345,30 +350,37 @@ def _exchange_copies(state: _State, members: Sequence[int], min_gain: float) -> 
         """Positions where chain i's consistency changes (the first
         assigned position after the change)."""
         t = np.flatnonzero(assigned[i])
-        flips = np.flatnonzero(ok[i, t[1:]] != ok[i, t[:-1]]) + 1
-        return set(t[flips].tolist())
+        return t[np.flatnonzero(ok[i, t[1:]] != ok[i, t[:-1]]) + 1]
 
+    change = [changes(i) for i in range(k)]
     best = (min_gain, None)
-    for i in range(len(members)):
-        for j in range(i + 1, len(members)):
-            a, b = members[i], members[j]
-            na, nb = state.nodes[a], state.nodes[b]
-            before = state.scores[a] + state.scores[b]
-            for cut in sorted(changes(i) | changes(j)):
-                tried = []
-                for at in range(max(1, cut - _COPY_SHIFT), min(n, cut + _COPY_SHIFT + 1)):
-                    new_a = np.concatenate([na[:at], nb[at:]])
-                    new_b = np.concatenate([nb[:at], na[at:]])
-                    sa, sb = state.score(a, new_a), state.score(b, new_b)
-                    tried.append((sa + sb - before, new_a, new_b, sa, sb))
-                local, new_a, new_b, sa, sb = max(tried, key=lambda o: o[0])
-                swapped = list(nodes)
-                swapped[i], swapped[j] = new_a, new_b
-                now = ncs.consistent_residues(swapped, xyz, cutoff)
-                made = int((now & (np.array(swapped) >= 0)).sum() - ok.sum())
-                gain = local + _COPY_WEIGHT * made
-                if made > 0 and gain > best[0]:
-                    best = (gain, ((a, new_a, sa), (b, new_b, sb)))
+    for i, j in pairs:
+        if not (len(change[i]) and len(change[j])):
+            continue
+        # Cuts where both chains change within _COPY_NEAR positions.
+        gap = np.abs(change[i][:, None] - change[j][None, :])
+        cuts = sorted(set(change[i][(gap <= _COPY_NEAR).any(axis=1)].tolist())
+                      | set(change[j][(gap <= _COPY_NEAR).any(axis=0)].tolist()))
+        a, b = members[i], members[j]
+        na, nb = state.nodes[a], state.nodes[b]
+        before = state.scores[a] + state.scores[b]
+        touched = [p for p in pairs if i in p or j in p]
+        for cut in cuts:
+            tried = []
+            for at in range(max(1, cut - _COPY_SHIFT), min(n, cut + _COPY_SHIFT + 1)):
+                new_a = np.concatenate([na[:at], nb[at:]])
+                new_b = np.concatenate([nb[:at], na[at:]])
+                sa, sb = state.score(a, new_a), state.score(b, new_b)
+                tried.append((sa + sb - before, new_a, new_b, sa, sb))
+            local, new_a, new_b, sa, sb = max(tried, key=lambda o: o[0])
+            swapped = list(nodes)
+            swapped[i], swapped[j] = new_a, new_b
+            now = dict(agree)
+            now.update(ncs.agreements(swapped, xyz, cutoff, touched))
+            made = int((ncs.tally(now, k, n) & (np.array(swapped) >= 0)).sum() - ok.sum())
+            gain = local + _COPY_WEIGHT * made
+            if made > 0 and gain > best[0]:
+                best = (gain, ((a, new_a, sa), (b, new_b, sb)))
     if best[1] is None:
         return False
     logger.debug("copy exchange: chains %d, %d, gain %.2f", best[1][0][0], best[1][1][0], best[0])
