@@ -103,7 +103,7 @@ _MAX_SWAPS = 8         # repeat swaps per chain and round
 _GAP_PAD = 6           # residues either side of a null run that a gap refill frees
 _COPY_WEIGHT = 0.25    # score per residue a copy exchange makes consistent
 _COPY_SHIFT = 2        # positions either side of a consistency change tried as the cut
-_COPY_NEAR = 20        # two copies' consistency changes this close may be one exchange
+_MAX_COPY_CUTS = 64    # cuts a copy exchange tries per pair of copies (bounds its work)
 
 
 class Filler(Protocol):
@@ -324,15 +324,16 @@ def _exchange_tails(state: _State, a: int, b: int, min_gain: float) -> bool:
 
 def _exchange_copies(state: _State, members: Sequence[int], min_gain: float) -> bool:
     """Best tail exchange between two copies of one entity by copy
-    consistency (:mod:`.ncs`): where the residues of two touching copies
-    (superposed onto each other, :func:`~.ncs.compared_pairs`) stop (or
-    start) superposing onto the other copies at about the same position,
-    their tails are exchanged there (or up to ``_COPY_SHIFT`` either side,
-    the junctions deciding), scored as the change of the chains' HMM score
-    plus ``_COPY_WEIGHT`` per residue made consistent. Kept if that
-    exceeds ``min_gain`` and the exchange makes residues consistent; True
-    if one was made. Only the superpositions of the two chains are fitted
-    again per candidate, so the work grows linearly with the copies."""
+    consistency (:mod:`.ncs`): for two nearby copies (superposed onto each
+    other, :func:`~.ncs.compared_pairs`), where the residues of either stop
+    (or start) superposing onto the other copies, their tails are
+    exchanged there (or up to ``_COPY_SHIFT`` either side, the junctions
+    deciding), scored as the change of the chains' HMM score plus
+    ``_COPY_WEIGHT`` per residue made consistent. Kept if that exceeds
+    ``min_gain`` and the exchange makes residues consistent; True if one
+    was made. Per candidate only the two chains' superpositions are fitted
+    again, and at most ``_MAX_COPY_CUTS`` cuts are tried per pair, so the
+    work grows linearly with the copies."""
     xyz, config = state.filler.xyz, state.filler.config
     nodes = [state.nodes[c] for c in members]
     k, n = len(members), len(nodes[0])
@@ -355,12 +356,17 @@ def _exchange_copies(state: _State, members: Sequence[int], min_gain: float) -> 
     change = [changes(i) for i in range(k)]
     best = (min_gain, None)
     for i, j in pairs:
-        if not (len(change[i]) and len(change[j])):
+        if not (len(change[i]) or len(change[j])):
             continue
-        # Cuts where both chains change within _COPY_NEAR positions.
-        gap = np.abs(change[i][:, None] - change[j][None, :])
-        cuts = sorted(set(change[i][(gap <= _COPY_NEAR).any(axis=1)].tolist())
-                      | set(change[j][(gap <= _COPY_NEAR).any(axis=0)].tolist()))
+        # Every change of either chain, at most _MAX_COPY_CUTS: those nearest
+        # a change of the other, counted in positions both assign (copies
+        # miss different parts of a loop).
+        common = np.concatenate([[0], np.cumsum(assigned[i] & assigned[j])])
+        gap = np.abs(common[change[i]][:, None] - common[change[j]][None, :]).astype(float)
+        gap = np.pad(gap, ((0, 1), (0, 1)), constant_values=np.inf)   # a side may be empty
+        cut = np.concatenate([change[i], change[j]])
+        near = np.concatenate([gap[:-1].min(axis=1), gap[:, :-1].min(axis=0)])
+        cuts = sorted(set(cut[np.argsort(near, kind="stable")].tolist()[:_MAX_COPY_CUTS]))
         a, b = members[i], members[j]
         na, nb = state.nodes[a], state.nodes[b]
         before = state.scores[a] + state.scores[b]
