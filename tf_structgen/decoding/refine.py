@@ -364,9 +364,9 @@ def _exchange_copies(state: _State, members: Sequence[int], min_gain: float) -> 
         common = np.concatenate([[0], np.cumsum(assigned[i] & assigned[j])])
         gap = np.abs(common[change[i]][:, None] - common[change[j]][None, :]).astype(float)
         gap = np.pad(gap, ((0, 1), (0, 1)), constant_values=np.inf)   # a side may be empty
-        cut = np.concatenate([change[i], change[j]])
+        either = np.concatenate([change[i], change[j]])
         near = np.concatenate([gap[:-1].min(axis=1), gap[:, :-1].min(axis=0)])
-        cuts = sorted(set(cut[np.argsort(near, kind="stable")].tolist()[:_MAX_COPY_CUTS]))
+        cuts = sorted(set(either[np.argsort(near, kind="stable")].tolist()[:_MAX_COPY_CUTS]))
         a, b = members[i], members[j]
         na, nb = state.nodes[a], state.nodes[b]
         before = state.scores[a] + state.scores[b]
