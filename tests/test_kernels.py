@@ -136,3 +136,33 @@ def test_compiled_recursion_matches_the_model_written_out(seed, dihedral_weight,
         np.testing.assert_allclose(a[np.isfinite(a)], b[np.isfinite(b)], rtol=1e-5, atol=1e-4)
     np.testing.assert_array_equal(got.back, want.back)
     assert path.shape == (n,) and path.max() < len(xyz)
+
+
+def test_kernels_compile_without_a_writable_cache(monkeypatch):
+    """A read-only install (no writable __pycache__, no user cache): numba
+    refuses ``cache=True``; the kernels then compile once per process."""
+    import importlib
+
+    import numba
+
+    from tf_structgen.decoding import kernels
+
+    njit = numba.njit
+    asked = []
+
+    def refusing(*args, **kwargs):
+        asked.append(bool(kwargs.get("cache")))
+        if kwargs.get("cache"):
+            raise RuntimeError("cannot cache function: no locator available")
+        return njit(*args, **kwargs)
+
+    monkeypatch.setattr(numba, "njit", refusing)
+    try:
+        importlib.reload(kernels)
+        assert asked == [True, False, True, False]   # both kernels fell back
+        xyz, config, g = dense_graph(0, 1.0, m=20)
+        emission = np.random.default_rng(0).normal(size=(5, len(xyz)))
+        assert viterbi(g, emission, config).shape == (5,)
+    finally:
+        monkeypatch.setattr(numba, "njit", njit)
+        importlib.reload(kernels)
