@@ -32,33 +32,35 @@ def test_pair_table_holds_each_pairs_dihedral_after_each_predecessor(seed):
     xyz, config, g = dense_graph(seed, 1.0)
     table = _dihedral_table(config)
     assert len(g.pair_prev) > 200
+    pt = g.pair_table
     checked = 0
     for h in range(len(g.src)):
-        lo, hi = g.pairs_from_ptr[h], g.pairs_from_ptr[h + 1]
+        lo, hi = pt.ptr[h], pt.ptr[h + 1]
         into = range(g.by_pair.indptr[h], g.by_pair.indptr[h + 1])
-        for s, p in enumerate(g.pairs_from[lo:hi]):
-            assert g.pair_prev[p] == h and g.from_next[lo + s] == g.pair_next[p]
-            base = g.pair_table_base[h] + s
-            assert g.pair_table[base] == pytest.approx(g.pair_weight[p], abs=1e-6)
+        for s, p in enumerate(pt.pairs[lo:hi]):
+            assert g.pair_prev[p] == h and pt.second[lo + s] == g.pair_next[p]
+            base = pt.base[h] + s
+            assert pt.scores[base] == pytest.approx(g.pair_weight[p], abs=1e-6)
             i, j, k = g.src[h], g.dst[h], g.dst[g.pair_next[p]]
             for r, q in enumerate(into):
                 before = g.src[g.pair_prev[q]]
                 expected = g.pair_weight[p] + table[
                     backbone_prior.dihedral_bin(tau(xyz, before, i, j, k))]
-                assert g.pair_table[base + (1 + r) * (hi - lo)] == pytest.approx(
+                assert pt.scores[base + (1 + r) * (hi - lo)] == pytest.approx(
                     expected, abs=1e-5)
                 checked += 1
     assert checked > 1000
-    assert g.pair_table_max == pytest.approx(g.pair_table.max())
+    assert pt.best == pytest.approx(pt.scores.max())
 
 
 def test_without_dihedrals_the_table_is_the_pair_weights():
     _, _, g = dense_graph(0, 0.0)
     assert not g.scores_dihedrals
-    np.testing.assert_allclose(g.pair_table[g.pair_table_base[g.pair_prev[g.pairs_from]]
-                                            + np.arange(len(g.pairs_from))
-                                            - g.pairs_from_ptr[g.pair_prev[g.pairs_from]]],
-                               g.pair_weight[g.pairs_from], atol=1e-6)
+    pt = g.pair_table
+    first = g.pair_prev[pt.pairs]
+    np.testing.assert_allclose(pt.scores[pt.base[first] + np.arange(len(pt.pairs))
+                                         - pt.ptr[first]],
+                               g.pair_weight[pt.pairs], atol=1e-6)
 
 
 def reference_trellis(xyz, g: CandidateGraph, emission, config: HMMConfig) -> _Trellis:

@@ -123,6 +123,31 @@ def _dihedral_table(config: HMMConfig) -> np.ndarray:
     return config.dihedral_weight * backbone_prior.dihedral_penalty(round(config.noise, 3))
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class PairTable:
+    """The edge pairs of a graph as the Viterbi kernel pushes them
+    (:func:`~.kernels.viterbi_forward`).
+
+    Attributes:
+      pairs: [P] the pairs grouped by first edge (indices into
+        ``pair_prev``, by_pair order within a group); ptr: [E + 1] the
+        groups' offsets; second: [P] each one's second edge; rank: [P] 1 +
+        its rank among the pairs into its second edge.
+      scores, base: [Q] float32 transition scores (second neighbour, and
+        with the dihedral penalty the dihedral after each pair into the
+        first edge; :func:`~.kernels.pair_transition_table`), edge h's from
+        ``base[h]``; best: their maximum.
+    """
+
+    pairs: np.ndarray
+    ptr: np.ndarray
+    second: np.ndarray
+    rank: np.ndarray
+    scores: np.ndarray
+    base: np.ndarray
+    best: float
+
+
 class CandidateGraph:
     """Sparse structure of the HMM over one candidate set.
 
@@ -138,13 +163,9 @@ class CandidateGraph:
         and grouped by ``dst``.
       scores_dihedrals: whether the Viterbi pass adds the dihedral penalty
         (``config.dihedral_weight > 0``).
-      pairs_from, pairs_from_ptr, from_next, from_rank: the pairs grouped by
-        their first edge (indices into ``pair_prev``), their second edges,
-        and 1 + each one's rank among the pairs into its second edge.
-      pair_table, pair_table_base, pair_table_max: the pairs' [Q] float32
-        transition scores (second neighbour, and with ``scores_dihedrals``
-        the dihedral after each pair into the first edge;
-        :func:`~.kernels.pair_transition_table`) and their maximum.
+      pair_table: the pairs grouped by first edge and their transition
+        scores, for the Viterbi pass (:class:`PairTable`; built on first
+        use).
     """
 
     def __init__(self, xyz: np.ndarray, config: HMMConfig,
@@ -209,26 +230,33 @@ class CandidateGraph:
                             * excess[keep] ** 2)
         self.by_pair = Segments(self.pair_next, num_edges)
         self.scores_dihedrals = bool(config.dihedral_weight) and len(self.pair_prev) > 0
-        # The pairs grouped by their first edge, and their transition scores
-        # (with the dihedral after every pair into the first edge), once per
-        # graph: the Viterbi pass pushes them (kernels.viterbi_forward).
-        self.pairs_from = np.argsort(self.pair_prev, kind="stable")
-        count_from = np.bincount(self.pair_prev, minlength=num_edges)
-        self.pairs_from_ptr = np.concatenate([[0], np.cumsum(count_from)]).astype(np.int64)
-        self.from_next = self.pair_next[self.pairs_from]
-        # 1 + the rank of each pair among the pairs into its second edge.
-        self.from_rank = self.pairs_from - self.by_pair.indptr[self.from_next] + 1
+        self._xyz = xyz   # for the pair table, built on first use
+
+    @functools.cached_property
+    def pair_table(self) -> PairTable:
+        """The pairs grouped by their first edge and their transition scores
+        (with the dihedral after every pair into the first edge), built on
+        the Viterbi pass's first use: graphs used for the forward-backward
+        confidence alone never need them."""
+        num_edges = len(self.src)
+        pairs = np.argsort(self.pair_prev, kind="stable")
+        count = np.bincount(self.pair_prev, minlength=num_edges)
+        ptr = np.concatenate([[0], np.cumsum(count)]).astype(np.int64)
+        second = self.pair_next[pairs]
         rows = np.diff(self.by_pair.indptr) + 1 if self.scores_dihedrals else np.ones(
             num_edges, np.int64)
-        size = rows * count_from
-        self.pair_table_base = np.concatenate([[0], np.cumsum(size)[:-1]]).astype(np.int64)
-        self.pair_table = np.empty(int(size.sum()), np.float32)
+        size = rows * count
+        base = np.concatenate([[0], np.cumsum(size)[:-1]]).astype(np.int64)
+        scores = np.empty(int(size.sum()), np.float32)
         kernels.pair_transition_table(
-            np.asarray(xyz, np.float64), self.src, self.dst, self.pair_prev,
-            self.by_pair.indptr, self.pair_weight, self.pairs_from, self.pairs_from_ptr,
-            self.from_next, _dihedral_table(config) if self.scores_dihedrals else np.zeros(0),
-            self.pair_table_base, self.pair_table)
-        self.pair_table_max = float(self.pair_table.max()) if len(self.pair_table) else 0.0
+            np.asarray(self._xyz, np.float64), self.src, self.dst, self.pair_prev,
+            self.by_pair.indptr, self.pair_weight, pairs, ptr, second,
+            _dihedral_table(self.config) if self.scores_dihedrals else np.zeros(0),
+            base, scores)
+        return PairTable(pairs=pairs, ptr=ptr, second=second,
+                         rank=pairs - self.by_pair.indptr[second] + 1,
+                         scores=scores, base=base,
+                         best=float(scores.max()) if len(scores) else 0.0)
 
     @functools.cached_property
     def linear_transitions(self) -> tuple[scipy.sparse.csr_matrix, ...]:

@@ -42,10 +42,11 @@ def viterbi(graph: CandidateGraph, emission: np.ndarray,
                   free=np.empty((n, m), np.float32),
                   gap=np.empty((n, m), np.float32), start=np.empty(n),
                   back=np.empty((n, num_edges), np.int32))
+    table = graph.pair_table
     kernels.viterbi_forward(
         emission, graph.src, graph.dst, graph.weight, graph.by_dst.indptr,
-        graph.pairs_from_ptr, graph.from_next, graph.from_rank, graph.pair_table,
-        graph.pair_table_base, graph.pair_table_max, graph.scores_dihedrals,
+        table.ptr, table.second, table.rank, table.scores,
+        table.base, table.best, graph.scores_dihedrals,
         graph.reentry_src, graph.by_reentry.indptr, float(config.null_cost),
         float(config.gap_open), float(config.reentry_penalty), float(config.jump_penalty),
         tr.edge, tr.free, tr.gap, tr.start, tr.back)
