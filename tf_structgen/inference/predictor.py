@@ -29,13 +29,14 @@ DECODERS = ("auto", "unique", "greedy", "hmm", "constrained", "links")
 # pointer network.
 HMM_DECODERS = ("hmm", "constrained", "links")
 # tfsg predict's and tfsg evaluate --structures' decoder when none is given
-# (README "Decoders"). Session 12 (2026-12-04, with the dihedral penalty),
-# held-out, hmm / links / constrained (the bundled structgen/2): real
-# assemblies at realistic realism 0.9832 / 0.9975 / 0.9971, at hard
-# 0.9367 / 0.9625 / 0.9296; real single chains at hard realism 0.9151 /
-# 0.9088 / 0.9373. No decoder wins everywhere; constrained, best on single
-# chains and packed assemblies, is behind the HMM on hard real assemblies
-# (issue 12's rule keeps the HMM), which is also the fastest and leanest.
+# (README "Decoders"). Session 13 (2026-12-04, with the dihedral penalty
+# and the copy exchange), held-out, hmm / links / constrained (the bundled
+# structgen/2), four seeds: real assemblies at realistic realism 0.9958 /
+# 0.9962 / 0.9928, at hard 0.9445 / 0.9306 / 0.9446; real single chains at
+# hard realism (session 12) 0.9151 / 0.9088 / 0.9373. No decoder wins
+# everywhere; constrained, best on single chains and packed assemblies, is
+# behind the HMM on realistic real assemblies (issue 12's rule keeps the
+# HMM), which is also the fastest and leanest.
 DEFAULT_DECODER = "hmm"
 NO_POINTER_DECODERS = ("hmm", "links")
 # Decoders that take the link head: ``links`` always (the bundled one by
@@ -178,8 +179,7 @@ class Predictor:
         the HMM's distance model (HMM and constrained decoders).
       dihedral_weight: factor on the HMM's dihedral penalty
         (:class:`~tf_structgen.decoding.config.HMMConfig`; hmm, links and
-        constrained decoders); 0 turns it off (second-order HMM, about 2.5×
-        faster).
+        constrained decoders); 0 turns it off (the second-order HMM).
       correction_weight: factor on the network's emission correction in the
         constrained decoder; None: the value stored with the model (1 when
         none is).
