@@ -7,6 +7,9 @@ copy's missing residues); refinement must undo exactly that error, never
 lower the assembly's score and never use a node twice.
 """
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -18,6 +21,7 @@ from tf_structgen.decoding.assembly import thread_assembly
 from tf_structgen.decoding.config import AssemblyConfig, HMMConfig
 from tf_structgen.decoding.hmm import _check_nodes
 from tf_structgen.decoding.junctions import junction_cost, reach
+from tf_structgen.decoding import refine as refine_module
 from tf_structgen.decoding.refine import (
     broken_runs,
     chain_score,
@@ -26,6 +30,7 @@ from tf_structgen.decoding.refine import (
     suspect_windows,
 )
 from tf_structgen.decoding.sterics import clash_distance, clashes
+from tf_structgen.evaluation.assemblies import score_assembly
 
 
 def peaked(seq: np.ndarray, peak: float = 0.9) -> np.ndarray:
@@ -360,8 +365,10 @@ def test_a_slip_into_a_touching_copy_one_repeat_off_is_swapped_back(seed):
     for got, want in zip(out[0], truth):
         np.testing.assert_array_equal(got[0], want)
     assert total_score(out, decoder) > before
-    # The scene's premise: the moves that look in one chain only leave it.
-    kept = refine(as_decoded(wrong), decoder, decoder.confidence, repeat_swap=False)
+    # The scene's premise: the moves that look in one chain only leave it
+    # (the rethreads, which decode whole chains again, mend it at seed 0).
+    kept = refine(as_decoded(wrong), decoder, decoder.confidence, repeat_swap=False,
+                  rethread=False)
     assert any(not np.array_equal(got[0], want) for got, want in zip(kept[0], truth))
 
 
@@ -402,3 +409,88 @@ def test_a_gap_refill_frees_the_wrong_residues_beside_a_gap(seed):
     for got, want in zip(out[0], truth):
         np.testing.assert_array_equal(got[0], want)
     assert total_score(out, decoder) > before
+
+
+@pytest.mark.parametrize("seed", [1, 4, 5])
+def test_a_chain_slipped_by_a_unit_over_two_windows_is_threaded_again(seed):
+    # A solenoid of five 16-residue units whose sequence repeats only in
+    # part (30 % of the residues mutated, below the repeat swap's identity).
+    # Two touching copies; chain 0 threads units 2 and 3 through each
+    # other's nodes (5eil at realistic realism, seed 3: two slipped
+    # segments, each exchange alone scoring about level). The rethread
+    # decodes the chain again over the free nodes near its own.
+    unit = 16
+    xyz, _, seq = repeat_chain(seed, unit, units=5)
+    seq = seq.copy()
+    mutated = np.random.default_rng(99 + seed).random(len(seq)) < 0.3
+    seq[mutated] = np.random.default_rng(7 + seed).integers(0, 20, mutated.sum())
+    n = len(seq)
+    traces = pack_chains([xyz, xyz], np.random.default_rng(seed))
+    xyz = np.vstack(traces)
+    probs = np.vstack([peaked(seq), peaked(seq)])
+    truth = [np.arange(n), n + np.arange(n)]
+    wrong = [t.copy() for t in truth]
+    a, b = slice(unit + 4, 2 * unit + 4), slice(2 * unit + 4, 3 * unit + 4)
+    wrong[0][a], wrong[0][b] = truth[0][b], truth[0][a]
+    decoder = decoder_for(xyz, probs, [seq])
+    before = total_score(as_decoded(wrong), decoder)
+    assert before < total_score(as_decoded(truth), decoder)
+    out = refine(as_decoded(wrong), decoder, decoder.confidence)
+    for got, want in zip(out[0], truth):
+        np.testing.assert_array_equal(got[0], want)
+    # The scene's premise: the local moves alone leave it.
+    kept = refine(as_decoded(wrong), decoder, decoder.confidence, rethread=False)
+    assert any(not np.array_equal(got[0], want) for got, want in zip(kept[0], truth))
+
+
+def test_rethread_uses_free_nodes_near_the_chain_once_each_without_clashes():
+    xyz, probs, seq, truth = two_copies(3, 60)
+    decoder = decoder_for(xyz, probs, [seq])
+    banned = np.zeros(len(xyz), bool)
+    banned[truth[1]] = True
+    # Chain 0 holds only its first half: the rethread may reach the nodes
+    # within 8 Å of it, not the far end of the chain.
+    half = truth[0].copy()
+    half[30:] = -1
+    new = decoder.rethread(0, half, banned, 8.0)
+    assigned = new[new >= 0]
+    assert len(np.unique(assigned)) == len(assigned)
+    assert not banned[assigned].any()
+    near = decoder.near(half[half >= 0], 8.0)
+    assert near[assigned].all()
+    assert not len(clashes(new, xyz, clash_distance(decoder.config), repeats=False))
+    assert (new[:25] == truth[0][:25]).sum() >= 23
+    # The whole chain: threaded as it truly is (a terminus may stay null).
+    whole = decoder.rethread(0, truth[0], banned, 8.0)
+    assert (whole == truth[0]).sum() >= 58 and ((whole == truth[0]) | (whole < 0)).all()
+
+
+def refine_case(name: str):
+    """A refinement case of tests/data (tests/data/make_refine_case.py):
+    the decoder over it, the decoded paths the refinement received, the
+    truth."""
+    data = np.load(Path(__file__).parent / "data" / name)
+    settings = json.loads(str(data["config"]))
+    settings["second_neighbour_range"] = tuple(settings["second_neighbour_range"])
+    config = HMMConfig(**settings)
+    decoder = assembly_module._Decoder(data["xyz"], data["log_odds"], [data["seq"]], [None],
+                                       config, AssemblyConfig())
+    decoded = [[(x.astype(np.int32), np.where(x >= 0, 0.9, 0.0).astype(np.float32))
+                for x in data["decoded"]]]
+    return decoder, decoded, list(data["truth"])
+
+
+def test_pair_rethread_uncrosses_copies_of_a_real_hexamer(monkeypatch):
+    # 1hwu (a tuning entry), hard realism, seed 3, --decoder hmm: two of
+    # its six copies cross where each also breaks; exchanging their tails
+    # alone, or threading either again alone, scores worse, together better.
+    decoder, decoded, truth = refine_case("refine_1hwu_hard_seed3.npz")
+    out = refine(decoded, decoder, decoder.confidence)
+    got = score_assembly([truth], [[nodes for nodes, _ in out[0]]])
+    assert got["strict"] / got["positions"] > 0.92
+    assert total_score(out, decoder) > total_score(decoded, decoder)
+    # The premise: without the pair move the copies stay crossed.
+    monkeypatch.setattr(refine_module, "_rethread_pairs", lambda *args, **kwargs: False)
+    kept = refine(decoded, decoder, decoder.confidence)
+    was = score_assembly([truth], [[nodes for nodes, _ in kept[0]]])
+    assert was["strict"] / was["positions"] < 0.90

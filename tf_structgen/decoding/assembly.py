@@ -90,10 +90,11 @@ from tf_structgen.common.errors import InputError
 from tf_structgen.decoding.config import AssemblyConfig, HMMConfig
 from tf_structgen.decoding.copies import copy_groups
 from tf_structgen.decoding.graph import CandidateGraph, LinkScores
-from tf_structgen.decoding.hmm import _check_nodes, _check_sequence, _split_prior
+from tf_structgen.decoding.hmm import _check_nodes, _check_sequence, _decode_unique, _split_prior
 from tf_structgen.decoding.junctions import junction_cost, null_runs, reach, unique_nodes
 from tf_structgen.decoding.refine import refine
-from tf_structgen.decoding.sterics import ban_rows, clash_bans, clash_distance
+from tf_structgen.decoding.sterics import (ban_rows, clash_bans, clash_distance, clash_winners,
+                                          clashes)
 from tf_structgen.decoding.viterbi import node_marginals, viterbi
 
 logger = logging.getLogger(__name__)
@@ -410,6 +411,28 @@ class _Decoder:
             free[new[new >= 0]] = False
         return nodes
 
+    def rethread(self, entity: int, nodes: np.ndarray, banned: np.ndarray,
+                 radius: float) -> np.ndarray:
+        """The whole chain threaded again from scratch over the free nodes
+        (not ``banned``) within ``radius`` Å of its assigned ones: Viterbi,
+        a node used twice repaired as the HMM does
+        (:func:`~.hmm._decode_unique`), and of two positions whose nodes
+        clash (:mod:`.sterics`) the less confident nulled. Where local
+        moves cannot get out, e.g. a chain slipped by a repeat unit over
+        two windows at once, each exchange alone scoring worse."""
+        assigned = nodes[nodes >= 0]
+        if len(assigned) == 0:
+            return nodes.copy()
+        index = np.flatnonzero(self.near(assigned, radius) & ~banned)
+        graph = CandidateGraph(self.xyz[index], self.config, self.link_scores, index)
+        local, conf = _decode_unique(graph, self.emission(entity)[:, index], self.config)
+        new = np.where(local >= 0, index[np.maximum(local, 0)], -1).astype(np.int32)
+        pairs = clashes(new, self.xyz, clash_distance(self.config), repeats=False)
+        if len(pairs):
+            losers = np.setdiff1d(np.unique(pairs), clash_winners(pairs, conf))
+            new[losers] = -1
+        return new
+
     def thread_job(self, job: _Job) -> dict[int, list[Path]]:
         """Threads a copy group; returns per entity its copies' paths."""
         a = self.assembly
@@ -569,7 +592,8 @@ def thread_assembly(xyz: np.ndarray, aa_probs: np.ndarray,
     decoded = _fill_all(decoded, decoder)
     if not assembly.refine:
         return decoded
-    return refine(decoded, decoder, decoder.confidence, repeat_swap=assembly.repeat_swap)
+    return refine(decoded, decoder, decoder.confidence, repeat_swap=assembly.repeat_swap,
+                  rethread=assembly.rethread)
 
 
 def _fill_all(decoded: list[list[Path]], decoder: _Decoder) -> list[list[Path]]:

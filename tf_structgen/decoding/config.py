@@ -143,6 +143,9 @@ class AssemblyConfig:
       repeat_swap: the refinement also swaps windows of a chain with their
         repeat partners one or more sequence periods away, in the same
         chain or a touching copy (internal repeats).
+      rethread: the refinement also threads a chain of an assembly with a
+        broken junction again from scratch over the free nodes near its
+        own, kept where that raises its score.
     """
 
     weak_confidence: float = 0.5
@@ -155,6 +158,7 @@ class AssemblyConfig:
     workers: int = 0
     refine: bool = True
     repeat_swap: bool = True
+    rethread: bool = True
 
     def __post_init__(self):
         if not 0.0 <= self.weak_confidence <= 1.0:

@@ -16,7 +16,7 @@ The assembly's score is the HMM's, summed over its chains
 (:func:`chain_score`): emission log-odds of the assigned residues, minus the
 junction costs (:func:`~.junctions.junction_cost`) between consecutive
 assigned residues, minus the cost of leading and trailing nulls, plus the
-dihedral penalty (:func:`~.graph.path_dihedral_score`). Six
+dihedral penalty (:func:`~.graph.path_dihedral_score`). Seven
 moves are tried, each kept only if it raises that score by more than
 ``min_gain`` (and, after them, every null run is filled again):
 
@@ -61,6 +61,13 @@ moves are tried, each kept only if it raises that score by more than
    other chains held nodes that moves have since freed, and the fill of
    the gap alone keeps them as anchors; freeing them lets the chain pass
    through the gap on its own nodes.
+6. *Rethread* (assemblies): a chain with a broken junction is threaded
+   again from scratch, Viterbi over the free nodes within
+   ``_RETHREAD_RADIUS`` of its own (the filler's ``rethread``). The
+   moves above change one or two windows at a time; a chain slipped by a
+   repeat unit over two windows at once (its units 2 and 3 through each
+   other's nodes) gains nothing from either exchange alone, and the whole
+   chain decoded again with the other copies' nodes held gets out.
 """
 
 from __future__ import annotations
@@ -104,6 +111,7 @@ _GAP_PAD = 6           # residues either side of a null run that a gap refill fr
 _COPY_WEIGHT = 0.25    # score per residue a copy exchange makes consistent
 _COPY_SHIFT = 2        # positions either side of a consistency change tried as the cut
 _MAX_COPY_CUTS = 64    # cuts a copy exchange tries per pair of copies (bounds its work)
+_RETHREAD_RADIUS = 8.0  # Å: nodes a chain threaded again may use, around its own
 
 
 class Filler(Protocol):
@@ -118,6 +126,9 @@ class Filler(Protocol):
     def fill_nodes(self, entity: int, nodes: np.ndarray, banned: np.ndarray,
                    only_near: np.ndarray | None = None,
                    within: tuple[int, int] | None = None) -> np.ndarray: ...
+
+    def rethread(self, entity: int, nodes: np.ndarray, banned: np.ndarray,
+                 radius: float) -> np.ndarray: ...
 
 
 def chain_score(nodes: np.ndarray, emission: np.ndarray, xyz: np.ndarray,
@@ -613,6 +624,101 @@ def _repeat_candidates(state: _State, c: int, b: int, lo: int, hi: int, shift: i
             for new_c, new_b in ((swap_c, swap_b), (fill_c, fill_b))]
 
 
+def _rethread(state: _State, c: int, min_gain: float) -> bool:
+    """Chain c, if it has a broken junction, threaded again from scratch
+    over the free nodes near its own (the filler's ``rethread``); kept if
+    that raises its score."""
+    filler = state.filler
+    nodes = state.nodes[c]
+    _, d, steps = _junctions(nodes, filler.xyz)
+    if not broken(d, steps, filler.config).any():
+        return False
+    new = _dedupe(filler.rethread(state.chains[c][0], nodes, state.banned_for(c),
+                                  _RETHREAD_RADIUS))
+    score = state.score(c, new)
+    if score - state.scores[c] <= min_gain or np.array_equal(new, nodes):
+        return False
+    state.set(c, new, score)
+    return True
+
+
+def _broken_cuts(nodes: np.ndarray, xyz: np.ndarray, config: HMMConfig) -> np.ndarray:
+    """The first assigned position after each broken junction of a chain."""
+    t, d, steps = _junctions(nodes, xyz)
+    if len(t) < 2:
+        return np.zeros(0, np.int64)
+    return t[np.flatnonzero(broken(d, steps, config)) + 1]
+
+
+def _rethread_pairs(state: _State, members: Sequence[int], min_gain: float) -> bool:
+    """Best tail exchange of two nearby copies of one entity
+    (:func:`~.ncs.compared_pairs`) followed by a rethread of both
+    (:func:`_rethread`: each threaded again over the free nodes near its
+    new nodes, the other's held, in both orders, each kept as exchanged
+    where the rethread scores worse). Cuts: after every broken junction of
+    either chain, at most ``_MAX_COPY_CUTS`` per pair. Scored as the
+    chains' HMM change plus ``_COPY_WEIGHT`` per residue made consistent
+    with the other copies (:mod:`.ncs`; fewer counts against). Kept if
+    that exceeds ``min_gain``; True if one was made. Two copies crossed
+    at a junction and each slipped or broken after it need the exchange
+    and the rethread together: neither raises the score alone."""
+    filler = state.filler
+    xyz, config = filler.xyz, filler.config
+    nodes = [state.nodes[c] for c in members]
+    k, n = len(members), len(nodes[0])
+    if k < 2 or n < 2 or any(len(x) != n for x in nodes):
+        return False
+    cuts = [_broken_cuts(x, xyz, config) for x in nodes]
+    if not any(len(c) for c in cuts):
+        return False
+    e = state.chains[members[0]][0]
+    cutoff = ncs.consistency_cutoff(config.noise)
+    pairs = ncs.compared_pairs(nodes, xyz)
+    agree = ncs.agreements(nodes, xyz, cutoff, pairs)
+    consistent = int((ncs.tally(agree, k, n) & np.array([x >= 0 for x in nodes])).sum())
+    best = (min_gain, None)
+    for i, j in pairs:
+        at = sorted({int(t) + d for t in np.concatenate([cuts[i], cuts[j]])
+                     for d in (-1, 0, 1) if 0 < int(t) + d < n})[:_MAX_COPY_CUTS]
+        if not at:
+            continue
+        a, b = members[i], members[j]
+        before = state.scores[a] + state.scores[b]
+        others = (state.owner >= 0) & (state.owner != a) & (state.owner != b)
+        touched = [p for p in pairs if i in p or j in p]
+        for cut in at:
+            swapped = {a: np.concatenate([state.nodes[a][:cut], state.nodes[b][cut:]]),
+                       b: np.concatenate([state.nodes[b][:cut], state.nodes[a][cut:]])}
+            for first, second in ((a, b), (b, a)):
+                new, score = {}, {}
+                held = others.copy()
+                held[swapped[second][swapped[second] >= 0]] = True
+                for c, other in ((first, second), (second, first)):
+                    plain = swapped[c]
+                    again = _dedupe(filler.rethread(e, plain, held, _RETHREAD_RADIUS))
+                    options = [(state.score(c, plain), plain), (state.score(c, again), again)]
+                    score[c], new[c] = max(options, key=lambda o: o[0])
+                    if c == first:   # the second is threaded around the first's new nodes
+                        held = others.copy()
+                        held[new[c][new[c] >= 0]] = True
+                if np.intersect1d(new[a][new[a] >= 0], new[b][new[b] >= 0]).size:
+                    continue
+                trial = list(nodes)
+                trial[i], trial[j] = new[a], new[b]
+                now = dict(agree)
+                now.update(ncs.agreements(trial, xyz, cutoff, touched))
+                made = int((ncs.tally(now, k, n) & (np.array(trial) >= 0)).sum()) - consistent
+                gain = score[a] + score[b] - before + _COPY_WEIGHT * made
+                if gain > best[0]:
+                    best = (gain, ((a, new[a], score[a]), (b, new[b], score[b])))
+    if best[1] is None or all(np.array_equal(new, state.nodes[c]) for c, new, _ in best[1]):
+        return False
+    logger.debug("pair rethread: chains %d, %d, gain %.2f", best[1][0][0], best[1][1][0], best[0])
+    for c, new, score in best[1]:
+        state.set(c, new, score)
+    return True
+
+
 def _refill_gaps(state: _State, c: int, min_gain: float, pad: int = _GAP_PAD) -> int:
     """Each null run of chain c, with ``pad`` residues either side, emptied
     and threaded again over the free nodes; kept where it raises the
@@ -638,9 +744,10 @@ def _refill_gaps(state: _State, c: int, min_gain: float, pad: int = _GAP_PAD) ->
 def refine(decoded: list[list[Path]], filler: Filler,
            confidence: Callable[[int, np.ndarray, np.ndarray], np.ndarray],
            min_gain: float = _MIN_GAIN, max_rounds: int = _MAX_ROUNDS,
-           repeat_swap: bool = True) -> list[list[Path]]:
-    """Tail exchanges, relocations, window exchanges, gap refills and
-    (with ``repeat_swap``) repeat swaps (module docstring) until none
+           repeat_swap: bool = True, rethread: bool = True) -> list[list[Path]]:
+    """Tail exchanges, relocations, window exchanges, gap refills,
+    (with ``repeat_swap``) repeat swaps and (with ``rethread``) rethreads
+    (module docstring) until none
     raises the assembly's score by more than ``min_gain``; then, if any
     move was made, every chain's null runs are filled again (the nodes the
     moves freed offered). Changed chains get their confidence again from
@@ -679,6 +786,13 @@ def refine(decoded: list[list[Path]], filler: Filler,
                         break
         for c in range(len(state.chains) if several else 0):
             made += _refill_gaps(state, c, min_gain)
+        for c in range(len(state.chains) if several and rethread else 0):
+            made += _rethread(state, c, min_gain)
+        for members in by_entity.values() if rethread else ():
+            for _ in range(len(members)):
+                if not _rethread_pairs(state, members, min_gain):
+                    break
+                made += 1
         for c, (e, _) in enumerate(state.chains if repeat_swap else []):
             for _ in range(_MAX_SWAPS):
                 if not _swap_repeats(state, c, min_gain, by_entity[e]):
