@@ -19,7 +19,7 @@ def evaluate(
     structures: Annotated[Optional[str], typer.Option("--structures", help="Instead: a folder or glob of PDB/mmCIF files, simulated at --realism, threaded with --model/--decoder.")] = None,
     realism: Annotated[str, typer.Option("--realism", help="With --structures: paper, realistic, hard or clean.")] = "realistic",
     model: Annotated[Optional[Path], typer.Option("--model", help="With --structures: SavedModel folder (default: bundled).")] = None,
-    decoder: Annotated[Optional[str], typer.Option(help="With --structures: hmm (default; auto with --model), links, constrained, auto, unique or greedy (see tfsg predict --help).")] = None,
+    decoder: Annotated[Optional[str], typer.Option(help="With --structures: constrained (default, with the bundled model; auto with --model), hmm, links, auto, unique or greedy (see tfsg predict --help).")] = None,
     direction: Annotated[str, typer.Option(help="With --structures: forward, backward or ensemble.")] = "ensemble",
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ):

@@ -1,5 +1,6 @@
 """The paths users run most: ``tfsg predict`` with its default decoder
-(``hmm`` since 2026-12-02: it measured best on held-out data) and with the
+(``constrained`` with the bundled ``structgen/2`` since session 14, 2026-12-04:
+it measured best on held-out data; ``hmm`` from 2026-12-02) and with the
 bundled network models (``--decoder auto`` -> ``constrained`` with
 ``structgen/2``; ``--decoder links`` with ``saved_models/links``).
 
@@ -86,7 +87,8 @@ def bundled_dir():
 
 @pytest.fixture(scope="module")
 def predictor(bundled_dir):
-    """The bundled model with the CLI's defaults (decoder ``auto``)."""
+    """The bundled model with its own decoder (``auto``: ``constrained``,
+    the CLI's default)."""
     from tf_structgen.inference.predictor import Predictor
 
     return Predictor(bundled_dir, decoder="auto")
@@ -158,11 +160,12 @@ def test_default_decoder_accuracy_floor(predictor, name):
 
 @pytest.mark.slow
 def test_cli_default_decoder_on_5zng(tmp_path):
-    """The CLI's default (no --model, no --decoder) is DEFAULT_DECODER, the
-    HMM: no model is loaded and the floors hold."""
+    """The CLI's default (no --model, no --decoder) is DEFAULT_DECODER,
+    ``constrained`` with the bundled model, and the floors hold."""
+    from tf_structgen.inference.model_store import bundled_model_dir
     from tf_structgen.inference.predictor import DEFAULT_DECODER
 
-    assert DEFAULT_DECODER == "hmm"
+    assert DEFAULT_DECODER == "constrained"
     fasta, floor = DEFAULT_DECODER_FLOORS["5zng_realistic"]
     out, assignments = tmp_path / "5zng.cif", tmp_path / "5zng.json"
     result = CliRunner().invoke(app, [
@@ -172,7 +175,7 @@ def test_cli_default_decoder_on_5zng(tmp_path):
     assert re.search(r"^chain A: \d+/79 positions assigned$", result.output, re.M)
     assert re.search(r"^chain C: \d+/62 positions assigned$", result.output, re.M)
     data = read_assignments(assignments)
-    assert data["model"] == "hmm"
+    assert Path(data["model"]).resolve() == bundled_model_dir().resolve()
     value, _, _ = accuracy([as_nodes(c) for c in data["chains"]],
                            EXAMPLES / "5zng_realistic_truth.json")
     assert value >= floor

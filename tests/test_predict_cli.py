@@ -409,13 +409,13 @@ def test_predict_dihedral_weight_reaches_the_hmm(simulated, tmp_path, monkeypatc
 
 
 def test_decoder_follows_the_models_given():
-    """Without --decoder: hmm; --model alone means that model's own decoder
+    """Without --decoder: constrained (the bundled model); --model alone means that model's own decoder
     (auto), --link-model alone the links decoder, both with constrained; a
     model a decoder would not use is an error, not silently ignored."""
     from tf_structgen.common.errors import InputError
     from tf_structgen.inference.predictor import DEFAULT_DECODER, choose_decoder
 
-    assert choose_decoder(None) == DEFAULT_DECODER == "hmm"
+    assert choose_decoder(None) == DEFAULT_DECODER == "constrained"
     assert choose_decoder(None, model="m") == "auto"
     assert choose_decoder(None, link_model="l") == "links"
     assert choose_decoder("constrained", model="m") == "constrained"

@@ -145,7 +145,8 @@ class AssemblyConfig:
         chain or a touching copy (internal repeats).
       rethread: the refinement also threads a chain of an assembly with a
         broken junction again from scratch over the free nodes near its
-        own, kept where that raises its score.
+        own, kept where that raises its score, and exchanges two nearby
+        copies' tails after a broken junction and threads both again.
     """
 
     weak_confidence: float = 0.5

@@ -67,7 +67,12 @@ moves are tried, each kept only if it raises that score by more than
    moves above change one or two windows at a time; a chain slipped by a
    repeat unit over two windows at once (its units 2 and 3 through each
    other's nodes) gains nothing from either exchange alone, and the whole
-   chain decoded again with the other copies' nodes held gets out.
+   chain decoded again with the other copies' nodes held gets out. And the
+   *pair rethread*: two nearby copies exchange their tails after a broken
+   junction of either, and both are threaded again (scored like the copy
+   exchange, with the copy-consistency term): copies crossed at a junction
+   and each broken after it, which neither the exchange nor a rethread
+   mends alone (1hwu, 3og7).
 """
 
 from __future__ import annotations
@@ -747,7 +752,7 @@ def refine(decoded: list[list[Path]], filler: Filler,
            repeat_swap: bool = True, rethread: bool = True) -> list[list[Path]]:
     """Tail exchanges, relocations, window exchanges, gap refills,
     (with ``repeat_swap``) repeat swaps and (with ``rethread``) rethreads
-    (module docstring) until none
+    and pair rethreads (module docstring) until none
     raises the assembly's score by more than ``min_gain``; then, if any
     move was made, every chain's null runs are filled again (the nodes the
     moves freed offered). Changed chains get their confidence again from

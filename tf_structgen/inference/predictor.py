@@ -29,15 +29,16 @@ DECODERS = ("auto", "unique", "greedy", "hmm", "constrained", "links")
 # pointer network.
 HMM_DECODERS = ("hmm", "constrained", "links")
 # tfsg predict's and tfsg evaluate --structures' decoder when none is given
-# (README "Decoders"). Session 13 (2026-12-04, with the dihedral penalty
-# and the copy exchange), held-out, hmm / links / constrained (the bundled
-# structgen/2), four seeds: real assemblies at realistic realism 0.9958 /
-# 0.9962 / 0.9928, at hard 0.9445 / 0.9306 / 0.9446; real single chains at
-# hard realism (session 12) 0.9151 / 0.9088 / 0.9373. No decoder wins
-# everywhere; constrained, best on single chains and packed assemblies, is
-# behind the HMM on realistic real assemblies (issue 12's rule keeps the
-# HMM), which is also the fastest and leanest.
-DEFAULT_DECODER = "hmm"
+# (README "Decoders"): issue 12's rule, whichever measures best on data
+# nothing was tuned on. Session 14 (2026-12-04, with the refinement's
+# rethreads), held-out, hmm / links / constrained (the bundled structgen/2):
+# real assemblies, four seeds, realistic 0.9962 / 0.9963 / 0.9971, hard
+# 0.9509 / 0.9463 / 0.9630; packed assemblies, hard, 4 x 3 / 10 x 4
+# 0.9638 / 0.9602, 0.9611 / 0.9592, 0.9755 / 0.9745; real single chains
+# (session 12) realistic 0.9863 / 0.9838 / 0.9876, hard 0.9151 / 0.9088 /
+# 0.9373. constrained is ahead everywhere; hmm (no network, no TensorFlow)
+# is the fastest and leanest (the default from 2026-12-02 to session 13).
+DEFAULT_DECODER = "constrained"
 NO_POINTER_DECODERS = ("hmm", "links")
 # Decoders that take the link head: ``links`` always (the bundled one by
 # default), ``constrained`` (or ``auto`` resolving to it) when a link model
