@@ -25,6 +25,7 @@ from tf_structgen.decoding import refine as refine_module
 from tf_structgen.decoding.refine import (
     broken_runs,
     chain_score,
+    copy_sets,
     refine,
     repeat_shifts,
     suspect_windows,
@@ -494,3 +495,37 @@ def test_pair_rethread_uncrosses_copies_of_a_real_hexamer(monkeypatch):
     kept = refine(decoded, decoder, decoder.confidence)
     was = score_assembly([truth], [[nodes for nodes, _ in kept[0]]])
     assert was["strict"] / was["positions"] < 0.90
+
+
+def test_copy_sets_join_records_that_are_copies_of_one_length():
+    seq = np.random.default_rng(0).integers(0, 20, 60)
+    with_x = seq.copy()
+    with_x[[10, 11]] = encode_sequence("XX")     # unresolved residues
+    other = np.random.default_rng(1).integers(0, 20, 60)
+    longer = np.concatenate([seq, seq[:5]])       # a copy with a longer tail
+    assert copy_sets([seq, other, with_x, seq, longer]) == [0, 1, 0, 0, 4]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_copies_given_as_separate_records_are_swapped_back(seed, monkeypatch):
+    # The exchanged copies of test_exchanged_copies_are_swapped_back, but
+    # as two records (one FASTA record per chain, the second with an
+    # unresolved residue as X): the refinement exchanges them all the same.
+    n = 60
+    xyz, probs, seq, truth = two_copies(seed, n)
+    second = seq.copy()
+    second[5] = encode_sequence("X")[0]
+    decoder = decoder_for(xyz, probs, [seq, second])
+    ta, tb = truth
+    far = np.linalg.norm(xyz[ta[:-1]] - xyz[tb[1:]], axis=1) + np.linalg.norm(
+        xyz[tb[:-1]] - xyz[ta[1:]], axis=1)
+    cut = int(np.argmax(far[5:-5])) + 6
+    decoded = [as_decoded([np.concatenate([ta[:cut], tb[cut:]])])[0],
+               as_decoded([np.concatenate([tb[:cut], ta[cut:]])])[0]]
+    out = refine(decoded, decoder, decoder.confidence)
+    np.testing.assert_array_equal(out[0][0][0], ta)
+    np.testing.assert_array_equal(out[1][0][0], tb)
+    # The premise: records kept apart, the copies stay exchanged.
+    monkeypatch.setattr(refine_module, "copy_sets", lambda seqs: list(range(len(seqs))))
+    kept = refine(decoded, decoder, decoder.confidence)
+    assert not np.array_equal(kept[0][0][0], ta)

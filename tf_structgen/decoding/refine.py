@@ -86,6 +86,7 @@ from scipy.spatial import cKDTree
 from tf_structgen.common.residue_constants import UNKNOWN_INDEX
 from tf_structgen.decoding import ncs
 from tf_structgen.decoding.config import HMMConfig
+from tf_structgen.decoding.copies import copy_groups
 from tf_structgen.decoding.graph import path_dihedral_score
 from tf_structgen.decoding.junctions import broken, junction_cost, null_runs, reach, unique_nodes
 
@@ -280,6 +281,25 @@ class _State:
     def banned_for(self, c: int) -> np.ndarray:
         """[m] bool: the nodes of every chain but c."""
         return (self.owner >= 0) & (self.owner != c)
+
+
+def copy_sets(seqs: Sequence[np.ndarray]) -> list[int]:
+    """Per entity, the set of entities whose chains the moves may exchange
+    between: the entity itself, and records that are copies of it
+    (:func:`~.copies.copy_groups`: >= 90 % identical where both residues are
+    known) of the same length, aligned without offset, such as one FASTA
+    record per chain of a homo-oligomer, or records whose unresolved
+    residues are written as ``X`` at different places. Returns a set id per
+    entity (the smallest entity index of its set)."""
+    out = list(range(len(seqs)))
+    for group in copy_groups(list(seqs)):
+        by_frame: dict[tuple[int, int], list[int]] = {}
+        for k, offset in group:
+            by_frame.setdefault((offset, len(seqs[k])), []).append(k)
+        for members in by_frame.values():
+            for k in members:
+                out[k] = min(members)
+    return out
 
 
 def _dedupe(nodes: np.ndarray) -> np.ndarray:
@@ -498,7 +518,6 @@ def _exchange_window(state: _State, a: int, b: int, lo: int, hi: int,
     filled first in turn (the first picks from all freed nodes); True if
     the best outcome raised their score and was kept."""
     filler = state.filler
-    e = state.chains[a][0]
     na, nb = state.nodes[a], state.nodes[b]
     others = (state.owner >= 0) & (state.owner != a) & (state.owner != b)
     hole = np.full(hi - lo, -1, na.dtype)
@@ -510,11 +529,12 @@ def _exchange_window(state: _State, a: int, b: int, lo: int, hi: int,
         for first, second in ((a, b), (b, a)):
             banned = others.copy()
             banned[emptied[second][emptied[second] >= 0]] = True
-            new_first = _dedupe(filler.fill_nodes(e, emptied[first], banned, within=(lo, hi)))
+            new_first = _dedupe(filler.fill_nodes(state.chains[first][0], emptied[first],
+                                                  banned, within=(lo, hi)))
             banned = others.copy()
             banned[new_first[new_first >= 0]] = True
-            new_second = _dedupe(filler.fill_nodes(e, emptied[second], banned,
-                                                   within=(lo, hi)))
+            new_second = _dedupe(filler.fill_nodes(state.chains[second][0], emptied[second],
+                                                   banned, within=(lo, hi)))
             scores = {first: state.score(first, new_first),
                       second: state.score(second, new_second)}
             gain = scores[a] + scores[b] - before
@@ -624,7 +644,7 @@ def _repeat_candidates(state: _State, c: int, b: int, lo: int, hi: int, shift: i
     fill_c = _dedupe(filler.fill_nodes(e, empty_c, banned, within=(lo, hi)))
     banned = others.copy()
     banned[fill_c[fill_c >= 0]] = True
-    fill_b = _dedupe(filler.fill_nodes(e, empty_b, banned, within=(lo2, hi2)))
+    fill_b = _dedupe(filler.fill_nodes(state.chains[b][0], empty_b, banned, within=(lo2, hi2)))
     return [[(c, new_c, state.score(c, new_c)), (b, new_b, state.score(b, new_b))]
             for new_c, new_b in ((swap_c, swap_b), (fill_c, fill_b))]
 
@@ -676,7 +696,6 @@ def _rethread_pairs(state: _State, members: Sequence[int], min_gain: float) -> b
     cuts = [_broken_cuts(x, xyz, config) for x in nodes]
     if not any(len(c) for c in cuts):
         return False
-    e = state.chains[members[0]][0]
     cutoff = ncs.consistency_cutoff(config.noise)
     pairs = ncs.compared_pairs(nodes, xyz)
     agree = ncs.agreements(nodes, xyz, cutoff, pairs)
@@ -700,7 +719,8 @@ def _rethread_pairs(state: _State, members: Sequence[int], min_gain: float) -> b
                 held[swapped[second][swapped[second] >= 0]] = True
                 for c, other in ((first, second), (second, first)):
                     plain = swapped[c]
-                    again = _dedupe(filler.rethread(e, plain, held, _RETHREAD_RADIUS))
+                    again = _dedupe(filler.rethread(state.chains[c][0], plain, held,
+                                                    _RETHREAD_RADIUS))
                     options = [(state.score(c, plain), plain), (state.score(c, again), again)]
                     score[c], new[c] = max(options, key=lambda o: o[0])
                     if c == first:   # the second is threaded around the first's new nodes
@@ -758,9 +778,10 @@ def refine(decoded: list[list[Path]], filler: Filler,
     moves freed offered). Changed chains get their confidence again from
     ``confidence(entity, nodes, banned)``."""
     state = _State(decoded, filler)
-    by_entity: dict[int, list[int]] = {}
+    copy_set = copy_sets(filler.seqs)
+    by_entity: dict[int, list[int]] = {}   # chains that moves may exchange between
     for c, (e, _) in enumerate(state.chains):
-        by_entity.setdefault(e, []).append(c)
+        by_entity.setdefault(copy_set[e], []).append(c)
     several = len(state.chains) > 1   # the gap refill is for assemblies
     moves = 0
     for _ in range(max_rounds):
@@ -782,10 +803,10 @@ def refine(decoded: list[list[Path]], filler: Filler,
                 if _relocate(state, c, lo, hi, min_gain):
                     made += 1
         for c, (e, _) in enumerate(state.chains):
-            if len(by_entity[e]) < 2:
+            if len(by_entity[copy_set[e]]) < 2:
                 continue
             for lo, hi in suspect_windows(state.nodes[c], filler.xyz, filler.config):
-                for b in _partners(state, c, lo, hi, by_entity[e]):
+                for b in _partners(state, c, lo, hi, by_entity[copy_set[e]]):
                     if _exchange_window(state, c, b, lo, hi, min_gain):
                         made += 1
                         break
@@ -800,7 +821,7 @@ def refine(decoded: list[list[Path]], filler: Filler,
                 made += 1
         for c, (e, _) in enumerate(state.chains if repeat_swap else []):
             for _ in range(_MAX_SWAPS):
-                if not _swap_repeats(state, c, min_gain, by_entity[e]):
+                if not _swap_repeats(state, c, min_gain, by_entity[copy_set[e]]):
                     break
                 made += 1
         moves += made
