@@ -73,6 +73,11 @@ moves are tried, each kept only if it raises that score by more than
    exchange, with the copy-consistency term): copies crossed at a junction
    and each broken after it, which neither the exchange nor a rethread
    mends alone (1hwu, 3og7).
+
+"Copies" and "one entity" above mean one *copy set* (:func:`copy_sets`):
+an entity's copies, and the copies given as other records of the same
+length (one FASTA record per chain of a homo-oligomer, ``X`` at different
+places), each chain scored and filled with its own record's sequence.
 """
 
 from __future__ import annotations
@@ -86,7 +91,6 @@ from scipy.spatial import cKDTree
 from tf_structgen.common.residue_constants import UNKNOWN_INDEX
 from tf_structgen.decoding import ncs
 from tf_structgen.decoding.config import HMMConfig
-from tf_structgen.decoding.copies import copy_groups
 from tf_structgen.decoding.graph import path_dihedral_score
 from tf_structgen.decoding.junctions import broken, junction_cost, null_runs, reach, unique_nodes
 
@@ -285,20 +289,26 @@ class _State:
 
 def copy_sets(seqs: Sequence[np.ndarray]) -> list[int]:
     """Per entity, the set of entities whose chains the moves may exchange
-    between: the entity itself, and records that are copies of it
-    (:func:`~.copies.copy_groups`: >= 90 % identical where both residues are
-    known) of the same length, aligned without offset, such as one FASTA
-    record per chain of a homo-oligomer, or records whose unresolved
-    residues are written as ``X`` at different places. Returns a set id per
-    entity (the smallest entity index of its set)."""
+    between: the entity itself, and the records of the same length that
+    are the same residue for residue wherever both residues are known
+    (unknown ones, ``X``, match anything; at least half the positions
+    known in both), such as one FASTA record per chain of a homo-oligomer,
+    or records whose unresolved residues are written as ``X`` at different
+    places. Records of only the observed residues, which align with a
+    shift after a gap, are not joined: their positions are not the same
+    residues. Returns a set id per entity (the smallest entity index of
+    its set)."""
     out = list(range(len(seqs)))
-    for group in copy_groups(list(seqs)):
-        by_frame: dict[tuple[int, int], list[int]] = {}
-        for k, offset in group:
-            by_frame.setdefault((offset, len(seqs[k])), []).append(k)
-        for members in by_frame.values():
-            for k in members:
-                out[k] = min(members)
+    for k, seq in enumerate(seqs):
+        seq = np.asarray(seq)
+        for j in range(k):
+            ref = np.asarray(seqs[j])
+            if out[j] != j or len(ref) != len(seq):
+                continue
+            known = (seq != UNKNOWN_INDEX) & (ref != UNKNOWN_INDEX)
+            if known.mean() >= 0.5 and np.array_equal(seq[known], ref[known]):
+                out[k] = j
+                break
     return out
 
 
