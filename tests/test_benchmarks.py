@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from tf_structgen.evaluation.dev_split import TUNING_ENTRIES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -168,3 +170,21 @@ def test_backbone_fragments_come_from_tuning_entries_only(tmp_path):
     alone = script.backbone_prior.fragments_from_records([record])
     assert frags.shape == alone.shape and len(frags) > 0   # one record's, not two
     assert np.allclose(frags / script.backbone_prior.FRAGMENT_SCALE, alone, atol=0.006)
+
+
+def test_assemblies_per_chain_records_are_grouped_back_by_entity():
+    """--records chains: every copy is its own record, and the threaded
+    chains come back grouped by entity, in record order, for scoring."""
+    assemblies = load_script("assemblies")
+    from tf_structgen.evaluation.assemblies import Entity
+
+    seen = []
+
+    def threader(sim, entities):
+        seen.append([(e.sequence, len(e.copies)) for e in entities])
+        return [[np.full(len(e.sequence), k)] for k, e in enumerate(entities)]
+
+    entities = [Entity("ACDEF", [None, None, None], "A"), Entity("GHIK", [None], "B")]
+    grouped = assemblies.per_chain(threader, None, entities)
+    assert seen == [[("ACDEF", 1)] * 3 + [("GHIK", 1)]]
+    assert [[int(p[0]) for p in copies] for copies in grouped] == [[0, 1, 2], [3]]
