@@ -716,7 +716,7 @@ def _rethread_pairs(state: _State, members: Sequence[int], min_gain: float) -> b
                 new, score = {}, {}
                 held = others.copy()
                 held[swapped[second][swapped[second] >= 0]] = True
-                for c, other in ((first, second), (second, first)):
+                for c in (first, second):
                     plain = swapped[c]
                     again = _dedupe(filler.rethread(state.chains[c][0], plain, held,
                                                     _RETHREAD_RADIUS))
@@ -778,14 +778,14 @@ def refine(decoded: list[list[Path]], filler: Filler,
     ``confidence(entity, nodes, banned)``."""
     state = _State(decoded, filler)
     copy_set = copy_sets(filler.seqs)
-    by_entity: dict[int, list[int]] = {}   # chains that moves may exchange between
+    by_set: dict[int, list[int]] = {}   # per copy set, the chains moves may pair
     for c, (e, _) in enumerate(state.chains):
-        by_entity.setdefault(copy_set[e], []).append(c)
+        by_set.setdefault(copy_set[e], []).append(c)
     several = len(state.chains) > 1   # the gap refill is for assemblies
     moves = 0
     for _ in range(max_rounds):
         made = 0
-        for members in by_entity.values():
+        for members in by_set.values():
             for i, a in enumerate(members):
                 for b in members[i + 1:]:
                     while _exchange_tails(state, a, b, min_gain):
@@ -802,10 +802,10 @@ def refine(decoded: list[list[Path]], filler: Filler,
                 if _relocate(state, c, lo, hi, min_gain):
                     made += 1
         for c, (e, _) in enumerate(state.chains):
-            if len(by_entity[copy_set[e]]) < 2:
+            if len(by_set[copy_set[e]]) < 2:
                 continue
             for lo, hi in suspect_windows(state.nodes[c], filler.xyz, filler.config):
-                for b in _partners(state, c, lo, hi, by_entity[copy_set[e]]):
+                for b in _partners(state, c, lo, hi, by_set[copy_set[e]]):
                     if _exchange_window(state, c, b, lo, hi, min_gain):
                         made += 1
                         break
@@ -813,14 +813,14 @@ def refine(decoded: list[list[Path]], filler: Filler,
             made += _refill_gaps(state, c, min_gain)
         for c in range(len(state.chains) if several and rethread else 0):
             made += _rethread(state, c, min_gain)
-        for members in by_entity.values() if rethread else ():
+        for members in by_set.values() if rethread else ():
             for _ in range(len(members)):
                 if not _rethread_pairs(state, members, min_gain):
                     break
                 made += 1
         for c, (e, _) in enumerate(state.chains if repeat_swap else []):
             for _ in range(_MAX_SWAPS):
-                if not _swap_repeats(state, c, min_gain, by_entity[copy_set[e]]):
+                if not _swap_repeats(state, c, min_gain, by_set[copy_set[e]]):
                     break
                 made += 1
         moves += made
